@@ -1,0 +1,124 @@
+"""Parsing of the values found in real sales exports: dates, quantities and money.
+
+Pure functions, no I/O. One date format and one decimal mark per file: the file-level choices are
+made here from the values themselves (``choose_date_format``, ``uses_decimal_comma``) so that a
+day/month swap or a mix of formats can never happen silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+ISO_FORMAT = "%Y-%m-%d"
+# Formats tried when a file's dates are not ISO; "/", "-" and "." separate the same way.
+CANDIDATE_FORMATS = (
+    "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%Y%m%d",
+    "%d/%b/%Y", "%d/%b/%y", "%b/%d/%Y", "%d %b %Y", "%b %d %Y", "%b %d, %Y",
+)
+_SEPARATORS = re.compile(r"[-./]")
+_TIME_SUFFIX = re.compile(
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)$"
+)
+_INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# Currency symbols and codes a shop export may put around an amount.
+_CURRENCY = re.compile(r"[$€£¥₹₽₩]|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b", re.IGNORECASE)
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_DECIMAL_COMMA_VALUE = re.compile(r"^[^.]*\d,\d{1,2}$|\d\.\d{3},\d*$")
+_DECIMAL_POINT_VALUE = re.compile(r"\d\.\d{1,2}$|\d,\d{3}\.\d*$")
+
+
+class DateFormatError(ValueError):
+    """The file's dates do not fit one unambiguous format."""
+
+
+def normalize_format(fmt: str) -> str:
+    """The strptime format with every date separator written as '/'."""
+    return _SEPARATORS.sub("/", fmt)
+
+
+def strip_time(text: str) -> str:
+    """'1/5/2019 0:00' -> '1/5/2019': a time of day is allowed after a date and ignored."""
+    return _TIME_SUFFIX.sub("", text.strip())
+
+
+def parse_date(text: str, fmt: str) -> date | None:
+    """The date in ``text`` under ``fmt`` (separators '/', '-', '.' equivalent), or None."""
+    value = _SEPARATORS.sub("/", strip_time(text))
+    try:
+        return datetime.strptime(value, normalize_format(fmt)).date()
+    except ValueError:
+        return None
+
+
+def choose_date_format(values: Iterable[str], explicit: str | None = None) -> str:
+    """The one date format for a file.
+
+    ``explicit`` (``--date-format``) wins. Otherwise ISO when every value is ISO; else the one
+    candidate format that parses every value; if none parses every value, the one that parses the
+    most (the other rows are then rejected as bad dates). Two formats that fit equally well (all
+    days <= 12) make the file ambiguous: refusing it beats guessing a day/month swap.
+    """
+    if explicit:
+        return explicit
+    distinct = {value.strip() for value in values if value.strip()}
+    if not distinct:
+        return ISO_FORMAT
+    scores = {fmt: sum(parse_date(value, fmt) is not None for value in distinct)
+              for fmt in (ISO_FORMAT, *CANDIDATE_FORMATS)}
+    best = max(scores.values())
+    if scores[ISO_FORMAT] == best:
+        return ISO_FORMAT
+    winners = [fmt for fmt, score in scores.items() if score == best]
+    if best == 0:
+        return ISO_FORMAT
+    if len(winners) > 1:
+        sample = sorted(distinct)[:3]
+        raise DateFormatError(
+            f"dates such as {', '.join(sample)} fit several formats ({', '.join(winners)}); "
+            "pass --date-format, e.g. --date-format %d/%m/%Y"
+        )
+    return winners[0]
+
+
+def parse_quantity(text: str) -> int | None:
+    """A whole quantity ('3', '-1' for a return, '2.0'), or None."""
+    value = text.strip().replace(",", "") if "," in text and "." not in text else text.strip()
+    if not _INTEGER.fullmatch(value):
+        return None
+    return int(Decimal(value))
+
+
+def uses_decimal_comma(values: Iterable[str]) -> bool:
+    """Whether a file writes money with a decimal comma ('12,50', '1.234,5').
+
+    Decided once per file: some value has a comma followed by one or two digits at its end, and
+    none has a decimal point there.
+    """
+    comma = point = False
+    for raw in values:
+        value = _SPACES.sub("", _CURRENCY.sub("", raw))
+        comma = comma or bool(_DECIMAL_COMMA_VALUE.search(value))
+        point = point or bool(_DECIMAL_POINT_VALUE.search(value))
+    return comma and not point
+
+
+def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
+    """An exact amount from '$1,234.50', ' 95.70 ', '12,50' (decimal comma), '(3.00)' (negative)."""
+    value = _SPACES.sub("", _CURRENCY.sub("", text))
+    negative = value.startswith("(") and value.endswith(")")
+    if negative:
+        value = value[1:-1]
+    if value.endswith("-") and value[:-1] and "-" not in value[:-1]:
+        negative, value = True, value[:-1]
+    value = value.replace(".", "").replace(",", ".") if decimal_comma else value.replace(",", "")
+    if not _PLAIN_NUMBER.fullmatch(value):
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return None
+    return -amount if negative else amount

@@ -1,0 +1,519 @@
+"""Loading sales CSV files into PostgreSQL: all-or-nothing per file, idempotent, at COPY speed.
+
+Each file is loaded in one transaction into a partition of ``sales_data`` of its own, with its
+ledger row in ``loaded_files`` and its per-day-per-product rollup. Two ways in:
+
+* the fast path, for a clean canonical file (the four columns, ISO dates, UTF-8): a plain COPY of
+  the file into the partition, then one aggregate that both builds the rollup and re-checks every
+  value; any doubt (a COPY error, a record spanning lines, a negative price...) rolls back to a
+  savepoint and hands the file to the validating path;
+* the validating path: every record parsed in Python with its physical line number; good rows are
+  COPYed in, bad ones kept in ``rejected_rows`` with line, raw text and reason.
+
+Both paths store exactly the same rows for the same file (a test checks it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+from tqdm import tqdm
+
+import csv_values
+from analysis_types import DataQuality, FileOutcome
+from atomic_io import write_atomically
+from csv_format import FileLayout, FileScan, detect_layout, normalize_name, scan_file
+from errors import InputRefused
+from logger_config import get_logger
+
+log = get_logger(__name__)
+
+MAX_FIELD_CHARS = 10_000
+PROGRESS_MIN_BYTES = 20 << 20  # progress bars only for files of 20 MB and more
+LOG_EVERY_ROWS = 1_000_000
+INT_RANGE = range(-(2**31), 2**31)
+csv.field_size_limit(64 << 20)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    column_map: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    encoding: str = "utf-8"
+    reject_threshold_pct: Decimal = Decimal("10")
+    allow_fast_path: bool = True
+
+
+class RowsRefused(InputRefused):
+    """A file refused for its share of rejected rows; carries the counts for the report."""
+
+    def __init__(self, message: str, counts: RowCounts, sha256: str) -> None:
+        super().__init__(message)
+        self.counts = counts
+        self.sha256 = sha256
+
+
+@dataclass
+class RowCounts:
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files to load
+
+
+def inbox_files(directory: Path) -> list[Path]:
+    """Every *.csv file in ``directory`` (not recursive), in name order."""
+    from errors import InputMissing
+
+    if not directory.is_dir():
+        raise InputMissing(f"{directory}: no such folder (--inbox)")
+    return sorted((path for path in directory.iterdir() if path.suffix.lower() == ".csv" and path.is_file()),
+                  key=lambda path: path.name)
+
+
+def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
+                 options: LoadOptions) -> list[FileOutcome]:
+    """Load each file in its own transaction; a refused file does not stop the others."""
+    outcomes = []
+    for path in paths:
+        started = time.monotonic()
+        try:
+            outcome = ingest_file(connection, path, options)
+        except InputRefused as refusal:
+            connection.rollback()
+            outcome = _refused_outcome(path, refusal)
+            log.error("file %s refused: %s", path, refusal)
+        outcomes.append(outcome)
+        log.info("file %s: %s, read=%d loaded=%d rejected=%d in %.3f s", path, outcome.status, outcome.rows_read,
+                 outcome.rows_loaded, outcome.rows_rejected, time.monotonic() - started)
+    return outcomes
+
+
+def _refused_outcome(path: Path, refusal: InputRefused) -> FileOutcome:
+    if isinstance(refusal, RowsRefused):
+        counts = refusal.counts
+        return FileOutcome(path=str(path.resolve()), sha256=refusal.sha256, status="refused", rows_read=counts.read,
+                           rows_loaded=0, rows_rejected=counts.rejected, rejections_by_reason=dict(counts.reasons),
+                           message=str(refusal))
+    return FileOutcome(path=str(path.resolve()), sha256=None, status="refused", message=str(refusal))
+
+
+def nothing_loaded_yet(connection: psycopg2.extensions.connection) -> bool:
+    """True before the first file is ever loaded (the bundled sample is then loaded)."""
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM loaded_files WHERE status <> 'refused')")
+        return bool(cursor.fetchone()[0])
+
+
+def ingest_file(connection: psycopg2.extensions.connection, path: Path, options: LoadOptions) -> FileOutcome:
+    """Load one file all-or-nothing; the same content twice is a no-op; new content at a path replaces."""
+    source_path = str(path.resolve())
+    layout = detect_layout(path, options.encoding, options.column_map)
+    with _progress(path, "hashing") as progress:
+        scan = scan_file(path, layout, on_bytes=progress)
+    started_at = datetime.now(UTC)
+    with connection, connection.cursor() as cursor:
+        existing = _active_load_with_content(cursor, scan.sha256)
+        if existing is not None:
+            log.info("file %s unchanged: same content (sha256 %s) already loaded from %s",
+                     path, scan.sha256[:12], existing)
+            return FileOutcome(path=source_path, sha256=scan.sha256, status="unchanged",
+                               message=f"same content already loaded from {existing}")
+        replaced_id = _retire_previous_load(cursor, source_path)
+        file_id = _insert_ledger_row(cursor, source_path, scan, started_at)
+        _create_partition(cursor, file_id)
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rejects:
+            counts, load_options = _load_rows(cursor, path, layout, scan, file_id, options, rejects)
+            _refuse_above_threshold(path, counts, options, cursor, rejects, scan, started_at, source_path)
+            _store_rejects(cursor, file_id, rejects)
+        _build_rollup(cursor, file_id)
+        _finish_ledger_row(cursor, file_id, counts, load_options, replaced_id)
+        log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))
+    status = "replaced" if replaced_id else "loaded"
+    return FileOutcome(path=source_path, sha256=scan.sha256, status=status, rows_read=counts.read,
+                       rows_loaded=counts.loaded, rows_rejected=counts.rejected,
+                       rejections_by_reason=dict(counts.reasons))
+
+
+@contextlib.contextmanager
+def _progress(path: Path, label: str) -> Iterator[object]:
+    """A byte progress bar on an interactive terminal for large files; nothing under cron."""
+    size = path.stat().st_size
+    enabled = sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES
+    with tqdm(total=size, unit="B", unit_scale=True, desc=f"{label} {path.name}", disable=not enabled,
+              leave=False) as bar:
+        yield bar.update
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger
+
+
+def _active_load_with_content(cursor: psycopg2.extensions.cursor, sha256: str) -> str | None:
+    cursor.execute("SELECT source_path FROM loaded_files WHERE sha256 = %s AND status = 'active'", (sha256,))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _retire_previous_load(cursor: psycopg2.extensions.cursor, source_path: str) -> int | None:
+    """Drop the rows an earlier version of this path loaded; the ledger keeps its history."""
+    cursor.execute(
+        "UPDATE loaded_files SET status = 'replaced' WHERE source_path = %s AND status = 'active' RETURNING file_id",
+        (source_path,),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    old_id = row[0]
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_partition(old_id)))
+    cursor.execute("DELETE FROM sales_daily_product WHERE file_id = %s", (old_id,))
+    log.info("path %s has new content: replacing the %s rows of load %d", source_path, "earlier", old_id)
+    return old_id
+
+
+def _insert_ledger_row(cursor: psycopg2.extensions.cursor, source_path: str, scan: FileScan,
+                       started_at: datetime, status: str = "active", message: str = "") -> int:
+    cursor.execute(
+        "INSERT INTO loaded_files (source_path, sha256, size_bytes, status, started_at, message)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING file_id",
+        (source_path, scan.sha256, scan.size_bytes, status, started_at, message),
+    )
+    return cursor.fetchone()[0]
+
+
+def _finish_ledger_row(cursor: psycopg2.extensions.cursor, file_id: int, counts: RowCounts,
+                       load_options: dict[str, object], replaced_id: int | None) -> None:
+    cursor.execute(
+        "UPDATE loaded_files SET rows_read = %s, rows_loaded = %s, rows_rejected = %s, load_options = %s,"
+        " finished_at = clock_timestamp() WHERE file_id = %s",
+        (counts.read, counts.loaded, counts.rejected, json.dumps(load_options), file_id),
+    )
+    if replaced_id is not None:
+        cursor.execute("UPDATE loaded_files SET replaced_by = %s WHERE file_id = %s", (file_id, replaced_id))
+
+
+def _partition(file_id: int) -> sql.Identifier:
+    return sql.Identifier(f"sales_data_f{file_id}")
+
+
+def _create_partition(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
+    cursor.execute(sql.SQL("CREATE TABLE {} PARTITION OF sales_data (file_id DEFAULT {}) FOR VALUES IN ({})").format(
+        _partition(file_id), sql.Literal(file_id), sql.Literal(file_id)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading rows
+
+
+def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan, file_id: int,
+               options: LoadOptions, rejects: IO[str]) -> tuple[RowCounts, dict[str, object]]:
+    base_options: dict[str, object] = {"encoding": layout.encoding, "delimiter": layout.delimiter,
+                                       "column_map": options.column_map}
+    if _fast_path_applies(layout, scan, options) and _try_fast_path(cursor, path, layout, scan, file_id):
+        counts = RowCounts(read=scan.data_lines, loaded=scan.data_lines)
+        return counts, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
+    date_format, decimal_comma = _file_conventions(path, layout, options)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
+        counts = _validate_rows(path, layout, date_format, decimal_comma, good_rows, rejects)
+        good_rows.seek(0)
+        cursor.copy_expert(sql.SQL("COPY {} (sale_date, product_name, quantity, price) FROM STDIN WITH (FORMAT csv)")
+                           .format(_partition(file_id)), good_rows)
+    return counts, {**base_options, "date_format": date_format, "decimal_comma": decimal_comma, "path": "validated"}
+
+
+def _fast_path_applies(layout: FileLayout, scan: FileScan, options: LoadOptions) -> bool:
+    iso_dates = options.date_format in (None, csv_values.ISO_FORMAT)
+    return (options.allow_fast_path and layout.is_canonical and iso_dates and scan.data_lines > 0
+            and scan.iso_date_lines == scan.data_lines)
+
+
+def _try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan,
+                   file_id: int) -> bool:
+    """COPY the file as it is; keep the result only if every record is one valid line."""
+    columns = sql.SQL(", ").join(sql.Identifier(_canonical_at(layout, index)) for index in range(len(layout.header)))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER {})").format(
+        _partition(file_id), columns, sql.Literal(layout.delimiter))
+    cursor.execute("SAVEPOINT fast_path")
+    try:
+        with path.open("rb") as stream, _progress(path, "loading") as progress:
+            cursor.copy_expert(statement, _CountingReader(stream, progress))
+        copied = cursor.rowcount
+        if copied == scan.data_lines and _partition_values_are_valid(cursor, file_id):
+            cursor.execute("RELEASE SAVEPOINT fast_path")
+            return True
+        log.info("file %s: plain COPY not usable (%d records for %d lines or invalid values); validating rows",
+                 path, copied, scan.data_lines)
+    except (psycopg2.DataError, psycopg2.IntegrityError, psycopg2.errors.BadCopyFileFormat) as error:
+        log.info("file %s: plain COPY refused a value (%s); validating rows", path, str(error).splitlines()[0])
+    cursor.execute("ROLLBACK TO SAVEPOINT fast_path")
+    return False
+
+
+def _canonical_at(layout: FileLayout, index: int) -> str:
+    return next(name for name, position in layout.columns.items() if position == index)
+
+
+def _partition_values_are_valid(cursor: psycopg2.extensions.cursor, file_id: int) -> bool:
+    """Re-check what COPY cannot: prices finite and >= 0, product names trimmed and non-empty."""
+    cursor.execute(sql.SQL(
+        "SELECT NOT EXISTS (SELECT 1 FROM {} WHERE NOT (price >= 0 AND price < 'Infinity')"
+        " OR product_name = '' OR product_name <> btrim(product_name)"
+        " OR length(product_name) > %s)").format(_partition(file_id)), (MAX_FIELD_CHARS,))
+    return bool(cursor.fetchone()[0])
+
+
+class _CountingReader(io.RawIOBase):
+    """A read-only stream that reports the bytes read (for the progress bar)."""
+
+    def __init__(self, stream: IO[bytes], on_bytes: object) -> None:
+        self._stream = stream
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._on_bytes(len(data))  # type: ignore[operator]
+        return data
+
+
+def _file_conventions(path: Path, layout: FileLayout, options: LoadOptions) -> tuple[str, bool]:
+    """One date format and one decimal mark for the whole file, chosen from all of its values."""
+    dates: set[str] = set()
+    money: set[str] = set()
+    money_column = layout.columns.get("revenue", layout.columns.get("price"))
+    for _, row in _records(path, layout):
+        if len(row) == len(layout.header):
+            dates.add(row[layout.columns["sale_date"]])
+            if len(money) < 200_000:
+                money.add(row[money_column])
+    try:
+        date_format = csv_values.choose_date_format(dates, options.date_format)
+    except csv_values.DateFormatError as error:
+        raise InputRefused(f"{path}: {error}") from None
+    return date_format, csv_values.uses_decimal_comma(money)
+
+
+def _records(path: Path, layout: FileLayout) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line number, fields) of every non-blank record after the header."""
+    with path.open("r", encoding=layout.encoding, newline="", errors="strict") as stream:
+        reader = csv.reader(stream, delimiter=layout.delimiter)
+        header_seen = False
+        last_line = 0
+        for row in reader:
+            first_line, last_line = last_line + 1, reader.line_num
+            if not row:
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield first_line, row
+
+
+def _validate_rows(path: Path, layout: FileLayout, date_format: str, decimal_comma: bool,
+                   good_rows: IO[str], rejects: IO[str]) -> RowCounts:
+    counts = RowCounts()
+    parser = _RowParser(layout, date_format, decimal_comma)
+    good_writer, reject_writer = csv.writer(good_rows), csv.writer(rejects)
+    raw_writer = _RawText(layout.delimiter)
+    for line_no, row in _records(path, layout):
+        counts.read += 1
+        parsed = parser.parse(row)
+        if isinstance(parsed, str):
+            counts.rejected += 1
+            counts.reasons[parsed] += 1
+            reject_writer.writerow((line_no, parsed, raw_writer.text(row)))
+        else:
+            counts.loaded += 1
+            good_writer.writerow(parsed)
+        if counts.read % LOG_EVERY_ROWS == 0:
+            log.info("file %s: %d rows validated", path, counts.read)
+    return counts
+
+
+class _RawText:
+    """The record as CSV text in the file's own delimiter (NUL bytes made visible: PostgreSQL text cannot hold them)."""
+
+    def __init__(self, delimiter: str) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="")
+
+    def text(self, row: list[str]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(row)
+        return self._buffer.getvalue().replace("\x00", "\\x00")
+
+
+class _RowParser:
+    """Turns a record into (sale_date, product, quantity, unit price), or the reason it is rejected."""
+
+    def __init__(self, layout: FileLayout, date_format: str, decimal_comma: bool) -> None:
+        self._layout = layout
+        self._header = [normalize_name(name) for name in layout.header]
+        self._date_format = date_format
+        self._decimal_comma = decimal_comma
+        self._dates: dict[str, date | None] = {}
+        self._line_total = "revenue" in layout.columns
+
+    def parse(self, row: list[str]) -> tuple[date, str, int, Decimal] | str:
+        if len(row) != len(self._header):
+            return "wrong_field_count"
+        if any("\x00" in value for value in row):
+            return "invalid_character"
+        if any(len(value) > MAX_FIELD_CHARS for value in row):
+            return "field_too_long"
+        if [normalize_name(value) for value in row] == self._header:
+            return "repeated_header"
+        return self._parse_values(row)
+
+    def _parse_values(self, row: list[str]) -> tuple[date, str, int, Decimal] | str:
+        columns = self._layout.columns
+        sale_date = self._date(row[columns["sale_date"]])
+        if sale_date is None:
+            return "bad_date"
+        product = row[columns["product_name"]].strip()
+        if not product:
+            return "missing_product"
+        quantity = csv_values.parse_quantity(row[columns["quantity"]])
+        if quantity is None or quantity not in INT_RANGE:
+            return "bad_quantity"
+        price = self._unit_price(row, quantity)
+        if isinstance(price, str):
+            return price
+        return sale_date, product, quantity, price
+
+    def _date(self, text: str) -> date | None:
+        if text not in self._dates:
+            self._dates[text] = csv_values.parse_date(text, self._date_format)
+        return self._dates[text]
+
+    def _unit_price(self, row: list[str], quantity: int) -> Decimal | str:
+        column = "revenue" if self._line_total else "price"
+        amount = csv_values.parse_money(row[self._layout.columns[column]], self._decimal_comma)
+        if amount is None or not amount.is_finite():
+            return "bad_price"
+        if self._line_total:
+            return _price_from_line_total(amount, quantity)
+        return amount if amount >= 0 else "negative_price"
+
+
+def _price_from_line_total(total: Decimal, quantity: int) -> Decimal | str:
+    """Unit price = line total / quantity, precise enough that round(quantity * price, 2) == total."""
+    if quantity == 0:
+        return Decimal(0) if total == 0 else "bad_quantity"
+    price = total / quantity
+    return price if price >= 0 else "negative_price"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rejects, threshold, rollup
+
+
+def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions,
+                            cursor: psycopg2.extensions.cursor, rejects: IO[str], scan: FileScan,
+                            started_at: datetime, source_path: str) -> None:
+    """Refuse the whole file when its share of rejected rows passes the threshold.
+
+    The load is rolled back; the refusal and its rejected rows are then recorded on their own so
+    that whoever is on call can see why.
+    """
+    if counts.read == 0 or Decimal(counts.rejected) * 100 <= options.reject_threshold_pct * counts.read:
+        return
+    share = Decimal(counts.rejected) * 100 / counts.read
+    message = (f"{path}: {counts.rejected} of {counts.read} rows rejected ({share:.1f} %), above the "
+               f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
+               f"from it; reasons: {_reasons_text(counts.reasons)}")
+    cursor.connection.rollback()
+    refused_id = _insert_ledger_row(cursor, source_path, scan, started_at, status="refused", message=message)
+    cursor.execute("UPDATE loaded_files SET rows_read = %s, rows_rejected = %s WHERE file_id = %s",
+                   (counts.read, counts.rejected, refused_id))
+    _store_rejects(cursor, refused_id, rejects)
+    cursor.connection.commit()
+    raise RowsRefused(message, counts, scan.sha256)
+
+
+def _reasons_text(reasons: Counter[str]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+
+
+def _store_rejects(cursor: psycopg2.extensions.cursor, file_id: int, rejects: IO[str]) -> None:
+    rejects.seek(0)
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_rejects (line_no bigint, reason text, raw_text text)"
+                   " ON COMMIT DROP")
+    cursor.execute("TRUNCATE incoming_rejects")
+    cursor.copy_expert("COPY incoming_rejects FROM STDIN WITH (FORMAT csv)", rejects)
+    cursor.execute("INSERT INTO rejected_rows (file_id, line_no, reason, raw_text)"
+                   " SELECT %s, line_no, reason, raw_text FROM incoming_rejects", (file_id,))
+
+
+def _build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
+    """Aggregate the file's rows per day and product (exact NUMERIC sums) for the analysis step.
+
+    Built with CREATE TABLE AS so that PostgreSQL may scan the partition with parallel workers,
+    which INSERT ... SELECT does not allow.
+    """
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("DROP TABLE IF EXISTS incoming_rollup")
+    cursor.execute(sql.SQL(
+        "CREATE TEMP TABLE incoming_rollup ON COMMIT DROP AS"
+        " SELECT sale_date, product_name, sum(quantity) AS quantity, sum(round(quantity * price, 2)) AS revenue,"
+        " count(*) AS transactions FROM {} GROUP BY sale_date, product_name").format(_partition(file_id)))
+    cursor.execute("INSERT INTO sales_daily_product (file_id, sale_date, product_name, quantity, revenue, transactions)"
+                   " SELECT %s, sale_date, product_name, quantity, revenue, transactions FROM incoming_rollup",
+                   (file_id,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting what was loaded
+
+
+def data_quality(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome]) -> DataQuality:
+    """This run's files plus the totals over every file currently loaded."""
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),"
+                       " coalesce(sum(rows_rejected), 0) FROM loaded_files WHERE status = 'active'")
+        rows_read, rows_loaded, rows_rejected = cursor.fetchone()
+        cursor.execute("SELECT r.reason, count(*) FROM rejected_rows r JOIN loaded_files f USING (file_id)"
+                       " WHERE f.status = 'active' GROUP BY r.reason ORDER BY count(*) DESC, r.reason")
+        reasons = {reason: count for reason, count in cursor.fetchall()}
+    return DataQuality(files=outcomes, rows_read=int(rows_read), rows_loaded=int(rows_loaded),
+                       rows_rejected=int(rows_rejected), rejections_by_reason=reasons)
+
+
+def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
+                      path: Path) -> Path | None:
+    """Write the rejected rows of this run's files (loaded or refused) to a CSV beside the outputs."""
+    paths = [outcome.path for outcome in outcomes if outcome.rows_rejected or outcome.status == "refused"]
+    if not paths:
+        return None
+    query = ("COPY (SELECT f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
+             " FROM rejected_rows r JOIN loaded_files f USING (file_id)"
+             " WHERE f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE source_path = ANY(%s)"
+             " GROUP BY source_path) ORDER BY f.file_id, r.line_no) TO STDOUT WITH (FORMAT csv, HEADER true)")
+    with connection, connection.cursor() as cursor:
+        statement = cursor.mogrify(query, (paths,)).decode()
+        write_atomically(path, lambda stream: cursor.copy_expert(statement, stream))
+    return path

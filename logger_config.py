@@ -1,0 +1,167 @@
+"""The one logging setup of AutoSight: a size-rotated log file, a run id on every line, no secrets.
+
+Nobody watches the nightly run, so ``autosight.log`` must tell the whole story on its own: every
+physical line carries the UTC time, the level, the run id and the logger name, so that ``grep RUN_ID``
+returns a run's complete record, tracebacks included. Nothing is written to the console: cron mails
+whatever a successful run prints, and main.py prints the single error line itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+ROOT_LOGGER_NAME = "autosight"
+MASK = "***"
+
+_secrets: set[str] = set()
+_handler: logging.Handler | None = None
+
+# scheme://user:PASSWORD@host — the password runs to the last "@" of the URI, which masks too much
+# rather than too little when an unencoded "@" sits in the password.
+_URI_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)[^\s'\"]*(?=@)")
+# password=..., PGPASSWORD: ..., 'password': '...' (libpq keyword strings, env dumps, dict reprs).
+_KEY_PASSWORD = re.compile(
+    r"(?P<head>\b\w*(?:password|passwd|pwd)['\"]?\s*[=:]\s*)"
+    r"(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&'\"})\]]+)",
+    re.IGNORECASE,
+)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """Return the logger ``autosight.<name>`` so every module's records reach the one file handler.
+
+    Accepts ``__name__``: a name already under ``autosight`` is kept, ``__main__`` becomes ``main``.
+    """
+    if name == ROOT_LOGGER_NAME or name.startswith(f"{ROOT_LOGGER_NAME}."):
+        return logging.getLogger(name)
+    return logging.getLogger(f"{ROOT_LOGGER_NAME}.{'main' if name == '__main__' else name}")
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a secret (a database password, say) so that it is masked wherever it is logged."""
+    if secret:
+        _secrets.add(secret)
+
+
+def mask_secrets(text: str) -> str:
+    """Replace registered secrets and any password found in URIs or key=value pairs with ``***``."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _URI_PASSWORD.sub(rf"\g<head>{MASK}", text)
+    return _KEY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Rewrite a record's message, traceback and stack with secrets masked, before any formatting.
+
+    Rewriting the record (rather than one handler's output) also protects every handler that formats
+    the record after this one, e.g. a stderr handler main.py may add for ``--verbose``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: keep its parts rather than lose the line
+            message = f"{record.msg} (unformattable arguments: {record.args!r})"
+        record.msg, record.args = mask_secrets(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info)
+        return True
+
+
+class RunFormatter(logging.Formatter):
+    """``<UTC ISO time> <LEVEL> <run id> <logger> <message>``, the prefix repeated on continuation lines.
+
+    Repeating the prefix keeps multi-line records (tracebacks) attributable when lines are grepped.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__("%(message)s")
+        self.run_id = run_id
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def format(self, record: logging.LogRecord) -> str:
+        first, *rest = super().format(record).splitlines() or [""]
+        prefix = f"{self.formatTime(record)} {record.levelname} {self.run_id} {record.name}"
+        return "\n".join([f"{prefix} {first}", *(f"{prefix} | {line}" for line in rest)])
+
+
+def new_run_id() -> str:
+    """A short random id (12 hex digits): unique enough for one installation's runs, short to grep."""
+    return uuid.uuid4().hex[:12]
+
+
+def setup_logging(
+    log_file: Path,
+    level: str = "INFO",
+    run_id: str | None = None,
+    max_bytes: int = 5_000_000,
+    backup_count: int = 5,
+) -> str:
+    """Send the ``autosight`` loggers to a size-rotated file and return the run id stamped on each line.
+
+    Calling it again replaces the previous file handler (closing it), so there is never more than
+    one and no line is written twice. Raises ValueError for an unknown level and OSError when the
+    log file cannot be opened.
+    """
+    global _handler
+    numeric_level = logging.getLevelNamesMapping().get(level.upper())
+    if numeric_level is None:
+        raise ValueError(f"unknown log level {level!r}")
+    run_id = run_id or new_run_id()
+    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler.addFilter(SecretMaskingFilter())
+    handler.setFormatter(RunFormatter(run_id))
+    logger = logging.getLogger(ROOT_LOGGER_NAME)
+    if _handler is not None:
+        logger.removeHandler(_handler)
+        _handler.close()
+    logger.addHandler(handler)
+    logger.setLevel(numeric_level)
+    _handler = handler
+    return run_id
+
+
+@contextmanager
+def timed_step(logger: logging.Logger, step_name: str) -> Iterator[dict[str, object]]:
+    """Log a step's start, its duration and the counts the caller puts in the yielded dict.
+
+    On an exception the step is logged as failed (with the counts gathered so far) and the exception
+    propagates; its traceback is left to whoever handles it, so that it is logged once.
+    """
+    counts: dict[str, object] = {}
+    logger.info("step %s started", step_name)
+    started = time.perf_counter()
+    try:
+        yield counts
+    except BaseException as error:
+        logger.error(
+            "step %s failed after %.3f s%s: %s: %s",
+            step_name,
+            time.perf_counter() - started,
+            _format_counts(counts),
+            type(error).__name__,
+            error,
+        )
+        raise
+    logger.info("step %s finished in %.3f s%s", step_name, time.perf_counter() - started, _format_counts(counts))
+
+
+def _format_counts(counts: dict[str, object]) -> str:
+    return "".join(f" {key}={value}" for key, value in counts.items())

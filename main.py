@@ -1,0 +1,202 @@
+"""AutoSight: the nightly sales pipeline, orchestrating one module per step.
+
+settings -> db (server, schema, lock) -> ingestion -> analysis -> forecasting -> visualization
+-> reporting, each step logged with its duration and counts in autosight.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+
+import db
+import errors
+import ingestion
+from analysis import PeriodFilter, analyze
+from analysis_types import AnalysisResult, DataQuality, FileOutcome
+from cli import build_parser
+from forecasting import forecast_next_day
+from logger_config import get_logger, mask_secrets, setup_logging, timed_step
+from reporting import build_report, write_report
+from settings import Settings, load_settings, parse_column_map
+from visualization import draw_products_chart, draw_revenue_chart
+
+log = get_logger("main")
+
+PROJECT_DIR = Path(__file__).resolve().parent
+SAMPLE_CSV = PROJECT_DIR / "data" / "sample_sales.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # outputs, rejects, logs and the database files are private to their owner
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _apply_flags(load_settings(), args)
+        run_id = _start_logging(settings)
+    except errors.AutoSightError as error:
+        return _fail(error, args.verbose)
+    log.info("run %s started: %s", run_id, " ".join(sys.argv[1:]) or "(no arguments)")
+    try:
+        code = run(args, settings, run_id)
+    except errors.AutoSightError as error:
+        log.error("run failed: %s", error, exc_info=True)
+        return _fail(error, args.verbose)
+    except psycopg2.OperationalError as error:
+        log.error("database connection lost", exc_info=True)
+        return _fail(errors.DatabaseUnavailable(f"lost the database connection: {str(error).strip()}"),
+                     args.verbose)
+    except Exception as error:
+        log.critical("unexpected error", exc_info=True)
+        return _fail(error, args.verbose)
+    log.info("run %s finished with exit status %d", run_id, code)
+    return code
+
+
+def _fail(error: BaseException, verbose: bool) -> int:
+    """One line on stderr (the traceback only with --verbose); the exit code of the failure."""
+    if verbose:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, errors.AutoSightError):
+        print(f"autosight: error: {mask_secrets(str(error))}", file=sys.stderr)
+        return error.exit_code
+    print(f"autosight: unexpected error: {mask_secrets(f'{type(error).__name__}: {error}')} "
+          "(details in the log; --verbose shows the traceback)", file=sys.stderr)
+    return errors.SOFTWARE
+
+
+def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Command-line flags override settings."""
+    changes: dict[str, object] = {}
+    if args.output_dir is not None:
+        changes["output_dir"] = args.output_dir
+    if args.map is not None:
+        changes["column_map"] = parse_column_map(args.map)
+    if args.date_format is not None:
+        changes["date_format"] = args.date_format
+    if args.encoding is not None:
+        changes["encoding"] = args.encoding
+    if args.reject_threshold is not None:
+        if not 0 <= args.reject_threshold <= 100:
+            raise errors.UsageError("--reject-threshold must be a percentage between 0 and 100")
+        changes["reject_threshold_pct"] = Decimal(str(args.reject_threshold))
+    return dataclasses.replace(settings, **changes)
+
+
+def _start_logging(settings: Settings) -> str:
+    try:
+        return setup_logging(settings.log_file, settings.log_level)
+    except OSError as error:
+        raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {error.strerror} "
+                                       "(set LOG_FILE to a writable path)") from error
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise errors.OutputNotWritable(f"cannot create the output folder {output_dir}: {error.strerror}") from error
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        raise errors.OutputNotWritable(f"the output folder {output_dir} is not writable "
+                                       "(choose another with --output-dir or OUTPUT_DIR)")
+
+
+def run(args: argparse.Namespace, settings: Settings, run_id: str) -> int:
+    """The pipeline; returns the exit status (65 when a file was refused, the rest still done)."""
+    _check_output_dir(settings.output_dir)
+    with db.database_target(settings) as target:
+        log.info("database: %s", target.description)
+        with db.run_lock(target, args.wait, settings.connect_retries, settings.connect_retry_delay):
+            connection = db.connect(target, settings.connect_retries, settings.connect_retry_delay)
+            try:
+                outcomes, analysis, quality = _database_steps(connection, args, settings)
+            finally:
+                connection.close()
+    _output_steps(settings, analysis, quality, run_id)
+    refused = [outcome for outcome in outcomes if outcome.status == "refused"]
+    if refused:
+        raise errors.InputRefused(_refusal_summary(refused))
+    return errors.OK
+
+
+def _refusal_summary(refused: list[FileOutcome]) -> str:
+    first = refused[0].message
+    more = f" (and {len(refused) - 1} more file(s) refused, see the log)" if len(refused) > 1 else ""
+    return f"{first}{more}"
+
+
+def _database_steps(connection: psycopg2.extensions.connection, args: argparse.Namespace,
+                    settings: Settings) -> tuple[list[FileOutcome], AnalysisResult, DataQuality]:
+    with timed_step(log, "schema") as counts:
+        counts["version"] = db.migrate(connection)
+    with timed_step(log, "ingest") as counts:
+        paths = _files_to_ingest(connection, args, settings)
+        outcomes = ingestion.ingest_files(connection, paths, _load_options(settings))
+        outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
+        counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
+                      rows_rejected=sum(o.rows_rejected for o in outcomes),
+                      refused=sum(o.status == "refused" for o in outcomes))
+    with timed_step(log, "analysis") as counts:
+        period = PeriodFilter(args.date_from, args.date_to, args.days)
+        analysis = analyze(connection, period, settings.strong_growth_pct)
+        quality = ingestion.data_quality(connection, outcomes)
+        counts.update(days=analysis.period.days, products=len(analysis.products))
+    return outcomes, analysis, quality
+
+
+def _load_options(settings: Settings) -> ingestion.LoadOptions:
+    return ingestion.LoadOptions(column_map=settings.column_map, date_format=settings.date_format,
+                                 encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct)
+
+
+def _files_to_ingest(connection: psycopg2.extensions.connection, args: argparse.Namespace,
+                     settings: Settings) -> list[Path]:
+    if args.skip_ingest:
+        return []
+    if args.csv:
+        return list(args.csv)
+    if args.inbox:
+        return ingestion.inbox_files(args.inbox)
+    if settings.csv_path is not None:
+        return [settings.csv_path]
+    if ingestion.nothing_loaded_yet(connection):
+        log.info("first run with no CSV_PATH: loading the bundled sample %s", SAMPLE_CSV)
+        return [SAMPLE_CSV]
+    return []
+
+
+def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
+                      output_dir: Path) -> list[FileOutcome]:
+    path = ingestion.write_rejects_csv(connection, outcomes, output_dir / "rejects.csv")
+    if path is None:
+        return outcomes
+    log.info("rejected rows written to %s", path)
+    return [dataclasses.replace(o, rejects_csv=str(path)) if o.rows_rejected or o.status == "refused" else o
+            for o in outcomes]
+
+
+def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:
+    with timed_step(log, "forecast") as counts:
+        forecast = forecast_next_day([d.day for d in analysis.daily], [d.revenue for d in analysis.daily],
+                                     settings.ma_window, settings.backtest_days)
+        counts.update(method=forecast.method, value=forecast.value, moving_average=forecast.moving_average)
+    output_dir = settings.output_dir
+    with timed_step(log, "charts") as counts:
+        draw_revenue_chart(output_dir / "revenue.png", analysis.daily, forecast, settings.ma_window)
+        draw_products_chart(output_dir / "products.png", analysis.products)
+        counts.update(files="revenue.png,products.png")
+    with timed_step(log, "report") as counts:
+        report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC))
+        write_report(output_dir / "report.json", report)
+        counts.update(path=output_dir / "report.json")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""report.json: built from the analysis, the forecast and the data-quality figures, then written safely.
+
+Dashboards and executives read this file every morning, so its shape is a contract
+(``schemas/report.schema.json``, PRODUCT.md). The inputs carry exact Decimals; numbers are rounded
+half up only here, where they become JSON, so that derived figures (the daily average) come from exact
+values. A report is validated before it replaces the previous one: a bug upstream leaves yesterday's
+good file in place instead of a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from analysis_types import (
+    AnalysisResult,
+    DailyRevenue,
+    DataQuality,
+    Forecast,
+    ModelForecast,
+    Period,
+    ProductPerformance,
+    TrendDay,
+)
+from atomic_io import write_bytes_atomically
+from logger_config import get_logger
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
+TREND_LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline")
+MAX_ERRORS_SHOWN = 5
+
+_CENT = Decimal("0.01")
+_MASE_STEP = Decimal("0.001")  # a ratio near 1, where the third decimal still tells models apart
+
+logger = get_logger(__name__)
+
+
+class ReportValidationError(ValueError):
+    """The report does not match its schema: a bug upstream, caught before the file is replaced."""
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of report.json, read from the file that is published with the project."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def build_report(
+    analysis: AnalysisResult,
+    forecast: Forecast,
+    data_quality: DataQuality,
+    run_id: str,
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """Assemble the report as plain JSON values (money rounded to cents), ready for ``write_report``."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "generated_at": _utc_timestamp(generated_at),
+        "notes": _notes(analysis, data_quality),
+        "period": _period(analysis.period),
+        "executive_summary": _executive_summary(analysis, forecast),
+        "product_performance": [_product(product) for product in analysis.products],
+        "trend_analysis": _trend_analysis(analysis),
+        "prediction": _prediction(forecast),
+        "data_quality": asdict(data_quality),
+    }
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Validate ``report`` against the schema, then replace ``path`` atomically.
+
+    Raises ReportValidationError (and leaves ``path`` untouched) when the report does not match.
+    """
+    _validate(report)
+    content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    write_bytes_atomically(Path(path), content.encode("utf-8"))
+    logger.info("report written to %s", path)
+
+
+def _validate(report: dict[str, Any]) -> None:
+    validator = Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(report), key=lambda error: error.json_path)
+    if not errors:
+        return
+    shown = "; ".join(f"{error.json_path}: {error.message}" for error in errors[:MAX_ERRORS_SHOWN])
+    more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
+    raise ReportValidationError(f"report does not match {SCHEMA_PATH.name}: {shown}{more}")
+
+
+def _number(value: Decimal | int | float, step: Decimal = _CENT) -> float:
+    """Round half up to ``step`` and return a JSON number.
+
+    A float is read through its shortest text so that 2.005 rounds as the 2.005 a person sees.
+    """
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return float(exact.quantize(step, rounding=ROUND_HALF_UP)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _optional_number(value: Decimal | None, step: Decimal = _CENT) -> float | None:
+    return None if value is None else _number(value, step)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC; a naive time is refused because its zone, and so the instant, is unknown."""
+    if moment.utcoffset() is None:
+        raise ValueError("generated_at must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _notes(analysis: AnalysisResult, data_quality: DataQuality) -> list[str]:
+    """Plain-language caveats, so that a reader of nulls and zeros knows why they are there."""
+    notes = []
+    if analysis.period.days == 0:
+        notes.append("No sales data yet: figures that need at least one day are null.")
+    elif analysis.period.days == 1:
+        notes.append("Only one day of sales: there is no day-over-day change yet.")
+    refused = [outcome.path for outcome in data_quality.files if outcome.status == "refused"]
+    if refused:
+        notes.append(f"Refused, nothing loaded from: {', '.join(refused)} (see data_quality.files).")
+    return notes
+
+
+def _period(period: Period) -> dict[str, Any]:
+    return {"start": _iso(period.start), "end": _iso(period.end), "days": period.days}
+
+
+def _executive_summary(analysis: AnalysisResult, forecast: Forecast) -> dict[str, Any]:
+    """Headline figures; ties between days go to the earliest date, as a reader scanning forward would."""
+    days, products, trends = analysis.daily, analysis.products, analysis.trends
+    return {
+        "total_revenue": _number(analysis.total_revenue),
+        "total_quantity": analysis.total_quantity,
+        "transactions": analysis.transactions,
+        "products": len(products),
+        "average_daily_revenue": (
+            _number(analysis.total_revenue / analysis.period.days) if analysis.period.days else None
+        ),
+        "best_day": _day_revenue(max(days, key=lambda d: (d.revenue, -d.day.toordinal()), default=None)),
+        "worst_day": _day_revenue(min(days, key=lambda d: (d.revenue, d.day), default=None)),
+        "top_product": _product_revenue(products[0] if products else None),
+        "lowest_product": _product_revenue(products[-1] if products else None),
+        "latest_change": _latest_change(trends[-1] if trends else None),
+        "predicted_next_day_revenue": _number(forecast.value),
+    }
+
+
+def _day_revenue(day: DailyRevenue | None) -> dict[str, Any] | None:
+    return None if day is None else {"date": day.day.isoformat(), "revenue": _number(day.revenue)}
+
+
+def _product_revenue(product: ProductPerformance | None) -> dict[str, Any] | None:
+    return None if product is None else {"product": product.product, "revenue": _number(product.revenue)}
+
+
+def _latest_change(trend: TrendDay | None) -> dict[str, Any] | None:
+    if trend is None:
+        return None
+    return {"date": trend.day.isoformat(), "change_pct": _optional_number(trend.change_pct), "trend": trend.trend}
+
+
+def _product(product: ProductPerformance) -> dict[str, Any]:
+    return {
+        "product": product.product,
+        "quantity": product.quantity,
+        "revenue": _number(product.revenue),
+        "revenue_share_pct": _optional_number(product.revenue_share_pct),
+        "rank": product.rank,
+    }
+
+
+def _trend_analysis(analysis: AnalysisResult) -> dict[str, Any]:
+    counts = Counter(trend.trend for trend in analysis.trends)
+    return {
+        "thresholds": {"strong_growth_pct": _number(analysis.strong_growth_pct)},
+        "days": [
+            {
+                "date": trend.day.isoformat(),
+                "revenue": _number(trend.revenue),
+                "change_pct": _optional_number(trend.change_pct),
+                "trend": trend.trend,
+            }
+            for trend in analysis.trends
+        ],
+        "counts": {label: counts[label] for label in TREND_LABELS},
+    }
+
+
+def _prediction(forecast: Forecast) -> dict[str, Any]:
+    return {
+        "date": _iso(forecast.day),
+        "value": _number(forecast.value),
+        "method": forecast.method,
+        "moving_average": _number(forecast.moving_average),
+        "window": forecast.window,
+        "lower": _optional_number(forecast.lower),
+        "upper": _optional_number(forecast.upper),
+        "interval_level_pct": forecast.interval_level_pct,
+        "models": [_model(model) for model in forecast.models],
+    }
+
+
+def _model(model: ModelForecast) -> dict[str, Any]:
+    score = model.backtest
+    return {
+        "name": model.name,
+        "description": model.description,
+        "value": _number(model.value),
+        "lower": _optional_number(model.lower),
+        "upper": _optional_number(model.upper),
+        "backtest": {
+            "points": score.points,
+            "mae": _optional_number(score.mae),
+            "wape_pct": _optional_number(score.wape_pct),
+            "mase": _optional_number(score.mase, _MASE_STEP),
+        },
+    }

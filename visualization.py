@@ -1,0 +1,372 @@
+"""The executive charts: ``revenue.png`` (daily revenue with forecast) and ``products.png`` (top products).
+
+Figures are built with matplotlib's object API on an explicit Agg canvas instead of ``pyplot``: the batch
+run has no display, must not depend on the process-wide backend setting, and a figure that pyplot never
+registered is freed as soon as the function returns, so memory stays flat however many charts are drawn.
+Money arrives as ``Decimal`` and is converted to ``float`` only here, at the plotting edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from matplotlib import dates as mdates
+from matplotlib import ticker
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+import analysis_types
+from atomic_io import write_atomically
+
+DPI = 120
+NO_DATA_MESSAGE = "No sales data yet"
+MAX_NAME_CHARS = 40
+ELLIPSIS = "…"
+OTHER_CUT_RATIO = 1.5  # "Other" above this multiple of the top product is drawn cut
+MARKER_MAX_DAYS = 31  # above this many days individual markers turn the line into a smear
+
+DAILY_COLOR = "#4C72B0"
+AVERAGE_COLOR = "#DD8452"
+FORECAST_COLOR = "#C44E52"
+HIGH_COLOR = "#2A9D4B"
+LOW_COLOR = "#8C2D04"
+OTHER_COLOR = "#A0A0A0"
+
+
+def draw_revenue_chart(
+    path: Path,
+    daily: Sequence[analysis_types.DailyRevenue],
+    forecast: analysis_types.Forecast | None,
+    moving_average_window: int,
+) -> None:
+    """Write the daily revenue chart (line, moving average, best/worst day, next-day forecast) to ``path``."""
+    if moving_average_window < 1:
+        raise ValueError(f"moving_average_window must be at least 1, got {moving_average_window}")
+    figure = _new_figure(width=12.0, height=6.5)
+    axes = figure.add_subplot()
+    if not daily:
+        _draw_no_data(axes, "Daily revenue")
+    else:
+        _draw_revenue(axes, daily, forecast, moving_average_window)
+        figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=10)
+    _save(figure, path)
+
+
+def draw_products_chart(path: Path, products: Sequence[analysis_types.ProductPerformance], top_n: int = 10) -> None:
+    """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar."""
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, got {top_n}")
+    ranked = sorted(products, key=lambda item: (-item.revenue, item.rank, item.product))
+    named, other = _product_bars(ranked, top_n)
+    figure = _new_figure(width=11.0, height=max(3.2, 1.4 + 0.42 * (len(named) + 1)))
+    axes = figure.add_subplot()
+    if not ranked:
+        _draw_no_data(axes, "Top products by revenue")
+    else:
+        _draw_products(axes, named, other)
+        axes.set_title(_products_title(len(ranked), top_n), fontsize=13, loc="left")
+    _save(figure, path)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    """A figure on its own Agg canvas, laid out by constrained layout so nothing is cut off at the edges."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: Path) -> None:
+    """Render into a temporary file and rename it over ``path``, so a reader never sees half a PNG."""
+
+    def write(stream: IO[bytes]) -> None:
+        figure.savefig(stream, format="png", dpi=DPI)
+
+    write_atomically(Path(path), write)
+
+
+def _draw_no_data(axes: Axes, title: str) -> None:
+    """Say plainly that there is nothing to show: an empty grid would look like a broken chart."""
+    axes.set_axis_off()
+    axes.set_title(title, fontsize=13, loc="left")
+    axes.text(
+        0.5, 0.5, NO_DATA_MESSAGE, ha="center", va="center", fontsize=20, color="dimgray", transform=axes.transAxes
+    )
+
+
+def _plain(text: str) -> str:
+    """Escape ``$`` so names like "Staples $5 $10" are shown literally, not parsed as mathtext (which can crash)."""
+    return text.replace("$", r"\$")
+
+
+def _money(value: float) -> str:
+    """Amounts as executives read them: thousands separators, cents."""
+    return f"{value:,.2f}"
+
+
+class _MoneyFormatter(ticker.Formatter):
+    """Tick labels with thousands separators; cents only when the visible range is too small for whole units.
+
+    ``hide_negative`` blanks negative ticks when nothing drawn is negative: they only make room for a label.
+    """
+
+    def __init__(self, *, hide_negative: bool) -> None:
+        self.hide_negative = hide_negative
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if self.hide_negative and x < 0:
+            return ""
+        low, high = self.axis.get_view_interval()
+        decimals = 0 if high - low >= 10 else 2
+        return f"{x + 0.0:,.{decimals}f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def _trailing_average(revenues: Sequence[Decimal], window: int) -> list[float]:
+    """Mean of each full trailing window (exact in Decimal); the first ``window - 1`` days have no value."""
+    averages: list[float] = []
+    running = Decimal(0)
+    for index, revenue in enumerate(revenues):
+        running += revenue
+        if index >= window:
+            running -= revenues[index - window]
+        averages.append(float(running / window) if index >= window - 1 else float("nan"))
+    return averages
+
+
+# --- revenue chart -------------------------------------------------------------------------------------
+
+
+def _draw_revenue(
+    axes: Axes,
+    daily: Sequence[analysis_types.DailyRevenue],
+    forecast: analysis_types.Forecast | None,
+    window: int,
+) -> None:
+    """Compose the revenue chart; each element has its own helper so the layout rules stay readable."""
+    days = [entry.day for entry in daily]
+    revenues = [float(entry.revenue) for entry in daily]
+    marker = "o" if len(days) <= MARKER_MAX_DAYS else None
+    axes.plot(
+        days, revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue", zorder=3
+    )
+    if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
+        axes.plot(
+            days,
+            _trailing_average([entry.revenue for entry in daily], window),
+            color=AVERAGE_COLOR,
+            linewidth=2.2,
+            label=f"{window}-day moving average",
+            zorder=4,
+        )
+    axes.axhline(0, color="gray", linewidth=0.8, zorder=1)
+    last_day = days[-1]
+    if forecast is not None and forecast.day is not None:
+        _draw_forecast(axes, days[-1], revenues[-1], forecast)
+        last_day = max(last_day, forecast.day)
+    _mark_extremes(axes, days, revenues, (days[0], last_day))
+    _format_revenue_axes(axes, days, last_day)
+
+
+def _draw_forecast(axes: Axes, last_day: date, last_revenue: float, forecast: analysis_types.Forecast) -> None:
+    """Mark the next-day forecast with its interval as an error bar, tied to the last actual day by a dashed line."""
+    value = float(forecast.value)
+    label = f"Next-day forecast ({_plain(_shorten(forecast.method))}) {forecast.day:%Y-%m-%d}: {_money(value)}"
+    error = None
+    if forecast.lower is not None and forecast.upper is not None:
+        lower, upper = float(forecast.lower), float(forecast.upper)
+        error = [[max(value - lower, 0.0)], [max(upper - value, 0.0)]]
+        label += f", {forecast.interval_level_pct}% interval {_money(lower)} to {_money(upper)}"
+    axes.plot(
+        [last_day, forecast.day], [last_revenue, value], color=FORECAST_COLOR, linestyle="--", linewidth=1.2, zorder=4
+    )
+    axes.errorbar(
+        [forecast.day],
+        [value],
+        yerr=error,
+        fmt="D",
+        color=FORECAST_COLOR,
+        markersize=7,
+        capsize=6,
+        elinewidth=1.6,
+        label=label,
+        zorder=5,
+    )
+
+
+def _mark_extremes(axes: Axes, days: list[date], revenues: list[float], x_range: tuple[date, date]) -> None:
+    """Mark and label the best and the worst day; one label when they are the same day."""
+    high = max(range(len(revenues)), key=revenues.__getitem__)
+    low = min(range(len(revenues)), key=revenues.__getitem__)
+    if high == low:
+        _annotate_day(axes, days[high], revenues[high], "Highest and lowest", HIGH_COLOR, above=True, x_range=x_range)
+        return
+    _annotate_day(axes, days[high], revenues[high], "Highest", HIGH_COLOR, above=True, x_range=x_range)
+    _annotate_day(axes, days[low], revenues[low], "Lowest", LOW_COLOR, above=False, x_range=x_range)
+
+
+def _annotate_day(
+    axes: Axes, day: date, revenue: float, title: str, color: str, *, above: bool, x_range: tuple[date, date]
+) -> None:
+    """Label a day with its date and amount, leaning inwards near the edges so the text stays inside the plot."""
+    start, end = x_range
+    position = (day - start).days / max((end - start).days, 1)
+    horizontal = "left" if position < 0.25 else "right" if position > 0.75 else "center"
+    dx = {"left": -6, "center": 0, "right": 6}[horizontal]
+    axes.plot(
+        [day],
+        [revenue],
+        marker="o",
+        markersize=9,
+        markerfacecolor="none",
+        markeredgecolor=color,
+        markeredgewidth=2,
+        linestyle="none",
+        zorder=6,
+    )
+    axes.annotate(
+        f"{title}: {day:%Y-%m-%d}\n{_money(revenue)}",
+        xy=(day, revenue),
+        xytext=(dx, 12 if above else -12),
+        textcoords="offset points",
+        ha=horizontal,
+        va="bottom" if above else "top",
+        fontsize=9,
+        color=color,
+        zorder=7,
+        bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color, "alpha": 0.9},
+    )
+
+
+def _format_revenue_axes(axes: Axes, days: list[date], last_day: date) -> None:
+    """Readable dates at any period length, money ticks with separators, and room for the day labels."""
+    padding = max(timedelta(days=1), (last_day - days[0]) / 50)
+    axes.set_xlim(days[0] - padding, last_day + padding)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _fit_y_range(axes)
+    axes.yaxis.set_major_formatter(_MoneyFormatter(hide_negative=axes.dataLim.y0 >= 0))
+    axes.set_ylabel("Revenue")
+    axes.grid(True, color="#E5E5E5", linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.set_title(_revenue_title(days), fontsize=13, loc="left")
+
+
+def _fit_y_range(axes: Axes) -> None:
+    """Include zero, leave room below and above for the day labels, and give a flat series a visible range.
+
+    Limits come from everything drawn (line, markers, forecast interval), so no element is ever clipped.
+    """
+    bottom, top = min(axes.dataLim.y0, 0.0), max(axes.dataLim.y1, 0.0)
+    if top - bottom < 1:
+        top = bottom + 1
+    span = top - bottom
+    axes.set_ylim(bottom - 0.15 * span, top + 0.18 * span)
+
+
+def _revenue_title(days: list[date]) -> str:
+    """The title names the period, so a chart forwarded on its own still says what it covers."""
+    if len(days) == 1:
+        return f"Daily revenue, {days[0]:%Y-%m-%d} (1 day)"
+    return f"Daily revenue, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d} ({len(days)} days)"
+
+
+# --- products chart ------------------------------------------------------------------------------------
+
+
+Bar = tuple[str, float]
+
+
+def _product_bars(ranked: Sequence[analysis_types.ProductPerformance], top_n: int) -> tuple[list[Bar], Bar | None]:
+    """The named top products, and the rest summed as one "Other (N products)" bar (None when nothing is left)."""
+    top, rest = ranked[:top_n], ranked[top_n:]
+    named = [(_plain(_shorten(item.product)), float(item.revenue)) for item in top]
+    if not rest:
+        return named, None
+    noun = "product" if len(rest) == 1 else "products"
+    return named, (f"Other ({len(rest)} {noun})", float(sum((item.revenue for item in rest), Decimal(0))))
+
+
+def _shorten(name: str, limit: int = MAX_NAME_CHARS) -> str:
+    """Collapse whitespace (exports carry no-break spaces) and cut long names with an ellipsis."""
+    clean = " ".join(name.split())
+    if len(clean) <= limit:
+        return clean
+    return clean[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _draw_products(axes: Axes, named: list[Bar], other: Bar | None) -> None:
+    """Horizontal bars, largest on top; the "Other" bar grey and last, since it is not a ranked product."""
+    bars = named + ([other] if other else [])
+    labels, values = [label for label, _ in bars], [value for _, value in bars]
+    named_values = [value for _, value in named]
+    cut = other is not None and _other_is_cut(named_values, other[1])
+    positions = range(len(bars))
+    drawn = axes.barh(
+        positions, values, height=0.65, color=[DAILY_COLOR] * len(named) + [OTHER_COLOR] * (other is not None)
+    )
+    axes.set_yticks(positions, labels, fontsize=10)
+    axes.invert_yaxis()
+    value_labels = [_money(value) for value in values]
+    axes.bar_label(
+        drawn, labels=value_labels[: len(named)] + ([""] if cut else value_labels[len(named) :]), padding=4, fontsize=9
+    )
+    _pad_for_value_labels(axes, named_values if cut else values)
+    if cut:
+        _label_cut_bar(axes, drawn.patches[-1], value_labels[-1])
+    _style_value_axis(axes, values)
+
+
+def _other_is_cut(named_values: list[float], other_value: float) -> bool:
+    """With many products "Other" dwarfs the top ones; then the axis is scaled to the named bars and it is cut."""
+    largest = max(named_values)
+    return largest > 0 and other_value > OTHER_CUT_RATIO * largest
+
+
+def _label_cut_bar(axes: Axes, bar: Rectangle, value_label: str) -> None:
+    """Hatch the cut "Other" bar and write its true value inside it, so the shortening is never hidden."""
+    bar.set_hatch("//")
+    bar.set_edgecolor("white")
+    right = axes.get_xlim()[1]
+    axes.annotate(
+        f"{value_label} (bar not to scale)",
+        xy=(right, bar.get_y() + bar.get_height() / 2),
+        xytext=(-6, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        fontsize=9,
+        annotation_clip=False,
+        bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": OTHER_COLOR},
+    )
+
+
+def _pad_for_value_labels(axes: Axes, values: list[float]) -> None:
+    """Leave room past the longest bar (either sign) so its value label is not cut off by the axes edge."""
+    highest, lowest = max(max(values), 0.0), min(min(values), 0.0)
+    room = 0.22 * ((highest - lowest) or 1.0)
+    axes.set_xlim(lowest - (room if lowest < 0 else 0.0), highest + room)
+
+
+def _style_value_axis(axes: Axes, values: list[float]) -> None:
+    """Money ticks with separators and a light grid; top and right frame lines only add clutter."""
+    axes.xaxis.set_major_formatter(_MoneyFormatter(hide_negative=min(values) >= 0))
+    axes.set_xlabel("Revenue")
+    axes.grid(True, axis="x", color="#E5E5E5", linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.axvline(0, color="gray", linewidth=0.8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def _products_title(product_count: int, top_n: int) -> str:
+    """Say how many products are shown out of how many, so the "Other" bar is not a surprise."""
+    if product_count <= top_n:
+        noun = "product" if product_count == 1 else "products"
+        return f"Revenue by product ({product_count} {noun})"
+    return f"Top {top_n} of {product_count} products by revenue"
