@@ -447,12 +447,16 @@ def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions,
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
                f"from it; reasons: {_reasons_text(counts.reasons)}")
     cursor.connection.rollback()
+    # Rows read = loaded + rejected holds for a refused file too: its valid rows count as rejected
+    # with it (reason "file_refused"); only the rows that failed validation are kept one by one.
+    refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
+                               reasons=counts.reasons + Counter({"file_refused": counts.loaded}))
     refused_id = _insert_ledger_row(cursor, source_path, scan, started_at, status="refused", message=message)
     cursor.execute("UPDATE loaded_files SET rows_read = %s, rows_rejected = %s WHERE file_id = %s",
-                   (counts.read, counts.rejected, refused_id))
+                   (refused_counts.read, refused_counts.rejected, refused_id))
     _store_rejects(cursor, refused_id, rejects)
     cursor.connection.commit()
-    raise RowsRefused(message, counts, scan.sha256)
+    raise RowsRefused(message, refused_counts, scan.sha256)
 
 
 def _reasons_text(reasons: Counter[str]) -> str:

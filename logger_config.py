@@ -128,14 +128,22 @@ def setup_logging(
     handler = RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
     handler.addFilter(SecretMaskingFilter())
     handler.setFormatter(RunFormatter(run_id))
-    logger = logging.getLogger(ROOT_LOGGER_NAME)
+    for logger in _logged_loggers():
+        if _handler is not None:
+            logger.removeHandler(_handler)
+        logger.addHandler(handler)
+        logger.setLevel(numeric_level)
+        logger.propagate = False
     if _handler is not None:
-        logger.removeHandler(_handler)
         _handler.close()
-    logger.addHandler(handler)
-    logger.setLevel(numeric_level)
     _handler = handler
     return run_id
+
+
+def _logged_loggers() -> list[logging.Logger]:
+    """The application's logger, and the one Python sends warnings to once main captures them
+    (library warnings belong in the log, not on stderr where cron would mail them)."""
+    return [logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger("py.warnings")]
 
 
 @contextmanager

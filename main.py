@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 import traceback
@@ -36,6 +37,8 @@ SAMPLE_CSV = PROJECT_DIR / "data" / "sample_sales.csv"
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Library warnings would reach stderr, and cron mails anything on stderr: they go to the log instead.
+    logging.captureWarnings(True)
     os.umask(0o077)  # outputs, rejects, logs and the database files are private to their owner
     args = build_parser().parse_args(argv)
     try:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id = _start_logging(settings)
     except errors.AutoSightError as error:
         return _fail(error, args.verbose)
-    log.info("run %s started: %s", run_id, " ".join(sys.argv[1:]) or "(no arguments)")
+    log.info("run started: %s", " ".join(sys.argv[1:]) or "(no arguments)")
     try:
         code = run(args, settings, run_id)
     except errors.AutoSightError as error:
@@ -56,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         log.critical("unexpected error", exc_info=True)
         return _fail(error, args.verbose)
-    log.info("run %s finished with exit status %d", run_id, code)
+    log.info("run finished with exit status %d", code)
     return code
 
 
 def _fail(error: BaseException, verbose: bool) -> int:
     """One line on stderr (the traceback only with --verbose); the exit code of the failure."""
     if verbose:
-        traceback.print_exception(error, file=sys.stderr)
+        print(mask_secrets("".join(traceback.format_exception(error))), file=sys.stderr, end="")
     if isinstance(error, errors.AutoSightError):
         print(f"autosight: error: {mask_secrets(str(error))}", file=sys.stderr)
         return error.exit_code

@@ -30,7 +30,6 @@ from analysis_types import (
     TrendDay,
 )
 from atomic_io import write_bytes_atomically
-from logger_config import get_logger
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
@@ -39,8 +38,6 @@ MAX_ERRORS_SHOWN = 5
 
 _CENT = Decimal("0.01")
 _MASE_STEP = Decimal("0.001")  # a ratio near 1, where the third decimal still tells models apart
-
-logger = get_logger(__name__)
 
 
 class ReportValidationError(ValueError):
@@ -82,7 +79,6 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     _validate(report)
     content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     write_bytes_atomically(Path(path), content.encode("utf-8"))
-    logger.info("report written to %s", path)
 
 
 def _validate(report: dict[str, Any]) -> None:

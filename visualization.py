@@ -29,7 +29,7 @@ NO_DATA_MESSAGE = "No sales data yet"
 MAX_NAME_CHARS = 40
 ELLIPSIS = "…"
 OTHER_CUT_RATIO = 1.5  # "Other" above this multiple of the top product is drawn cut
-MARKER_MAX_DAYS = 31  # above this many days individual markers turn the line into a smear
+SHORT_HISTORY_DAYS = 31  # beyond this, day markers and the forecast connector only add clutter
 
 DAILY_COLOR = "#4C72B0"
 AVERAGE_COLOR = "#DD8452"
@@ -150,7 +150,8 @@ def _draw_revenue(
     """Compose the revenue chart; each element has its own helper so the layout rules stay readable."""
     days = [entry.day for entry in daily]
     revenues = [float(entry.revenue) for entry in daily]
-    marker = "o" if len(days) <= MARKER_MAX_DAYS else None
+    short = len(days) <= SHORT_HISTORY_DAYS
+    marker = "o" if short else None
     axes.plot(
         days, revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue", zorder=3
     )
@@ -166,14 +167,17 @@ def _draw_revenue(
     axes.axhline(0, color="gray", linewidth=0.8, zorder=1)
     last_day = days[-1]
     if forecast is not None and forecast.day is not None:
-        _draw_forecast(axes, days[-1], revenues[-1], forecast)
+        _draw_forecast(axes, forecast, (days[-1], revenues[-1]) if short else None)
         last_day = max(last_day, forecast.day)
     _mark_extremes(axes, days, revenues, (days[0], last_day))
     _format_revenue_axes(axes, days, last_day)
 
 
-def _draw_forecast(axes: Axes, last_day: date, last_revenue: float, forecast: analysis_types.Forecast) -> None:
-    """Mark the next-day forecast with its interval as an error bar, tied to the last actual day by a dashed line."""
+def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: tuple[date, float] | None) -> None:
+    """Mark the next-day forecast with its interval as an error bar, optionally tied to the last day by a dashed line.
+
+    The dashed line helps read a short history; on a long one it is a few pixels lost among the interval's.
+    """
     value = float(forecast.value)
     label = f"Next-day forecast ({_plain(_shorten(forecast.method))}) {forecast.day:%Y-%m-%d}: {_money(value)}"
     error = None
@@ -181,9 +185,16 @@ def _draw_forecast(axes: Axes, last_day: date, last_revenue: float, forecast: an
         lower, upper = float(forecast.lower), float(forecast.upper)
         error = [[max(value - lower, 0.0)], [max(upper - value, 0.0)]]
         label += f", {forecast.interval_level_pct}% interval {_money(lower)} to {_money(upper)}"
-    axes.plot(
-        [last_day, forecast.day], [last_revenue, value], color=FORECAST_COLOR, linestyle="--", linewidth=1.2, zorder=4
-    )
+    if connect_from is not None:
+        last_day, last_revenue = connect_from
+        axes.plot(
+            [last_day, forecast.day],
+            [last_revenue, value],
+            color=FORECAST_COLOR,
+            linestyle="--",
+            linewidth=1.2,
+            zorder=4,
+        )
     axes.errorbar(
         [forecast.day],
         [value],

@@ -1,0 +1,310 @@
+"""Manifest of the bad-input fixtures in ``tests/data/bad_inputs``: what ingesting each file must do.
+
+Tests parametrize over ``CASES`` (``ids=[case.test_id for case in CASES]``). Conventions:
+
+* ``outcome == "loaded"``: the run succeeds; exactly ``rows_loaded`` rows reach ``sales_data`` and
+  ``rows_rejected`` rows are rejected, with ``reasons`` counting them by reason code. Blank lines are not
+  rows: neither loaded nor rejected. ``revenue`` is the exact sum of ``round(quantity * price, 2)`` over the
+  loaded rows, computed by hand in the comments.
+* ``reject_lines``: the physical line numbers (1-based, the header is line 1) on which each rejected
+  record starts, in file order. A quoted field spanning lines counts every physical line.
+* ``outcome == "refused"``: the run exits with "input refused" (65), loads nothing, and its one stderr line
+  contains ``message`` (case-insensitive). ``error_line``, when set, is the physical line the message must
+  name. The row counts of a refused case are not asserted.
+* ``products`` / ``date_range``, when set: the distinct product names and the (first, last) sale date of
+  the loaded rows, after trimming and decoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "data" / "bad_inputs"
+
+REJECT_REASONS = frozenset(
+    {
+        "bad_date",
+        "missing_product",
+        "bad_quantity",
+        "bad_price",
+        "negative_price",
+        "wrong_field_count",
+        "repeated_header",
+        "invalid_character",  # a NUL byte in the row
+        "field_too_long",  # a field over 10,000 characters
+    }
+)
+
+Outcome = Literal["loaded", "refused"]
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    outcome: Outcome
+    extra_args: tuple[str, ...] = ()  # CLI flags needed, e.g. ("--encoding", "cp1252")
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)  # reject reason code -> count
+    revenue: Decimal | None = None  # exact, for "loaded"
+    reject_lines: tuple[int, ...] = ()
+    message: str = ""  # for "refused": case-insensitive substring of the error line
+    error_line: int | None = None  # for "refused" about one line: the line number the error names
+    products: frozenset[str] | None = None
+    date_range: tuple[date, date] | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise ValueError(f"bad manifest entry {self.file}: {'; '.join(problems)}")
+
+    def _problems(self) -> list[str]:
+        problems = [] if self.path.is_file() else ["fixture file missing"]
+        if set(self.reasons) - REJECT_REASONS:
+            problems.append(f"unknown reasons {sorted(set(self.reasons) - REJECT_REASONS)}")
+        if sum(self.reasons.values()) != self.rows_rejected or len(self.reject_lines) != self.rows_rejected:
+            problems.append("reasons / reject_lines do not add up to rows_rejected")
+        if self.outcome == "loaded" and self.revenue is None:
+            problems.append("a loaded case needs its revenue")
+        if self.outcome == "refused" and not self.message:
+            problems.append("a refused case needs its message")
+        return problems
+
+    @property
+    def path(self) -> Path:
+        return FIXTURE_DIR / self.file
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_loaded + self.rows_rejected
+
+    @property
+    def test_id(self) -> str:
+        return " ".join((Path(self.file).stem, *self.extra_args))
+
+
+def _d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+# The 14 good rows most fixtures share (2024-03-01 .. 2024-03-07):
+# 2*24.50 + 3*6.80 + 1*12.00 + 1*24.50 + 4*3.25 + 1*6.80 + 1*39.90 + 2*12.00 + 3*24.50 + 2*3.25 + 2*6.80
+#   + 1*12.00 + 1*39.90 + 1*24.50
+# = 49.00 + 20.40 + 12.00 + 24.50 + 13.00 + 6.80 + 39.90 + 24.00 + 73.50 + 6.50 + 13.60 + 12.00 + 39.90 + 24.50
+# = 359.60
+GOOD14_REVENUE = Decimal("359.60")
+GOOD14_PRODUCTS = frozenset(
+    {"Espresso Beans 1kg", "Green Tea 100g", "Ceramic Mug", "Paper Filters 100", "Milk Frother"}
+)
+GOOD14_DATES = (_d("2024-03-01"), _d("2024-03-07"))
+
+
+def _good14(file: str, note: str) -> Case:
+    """A file holding exactly the 14 shared good rows, in some valid dialect."""
+    return Case(
+        file,
+        "loaded",
+        rows_loaded=14,
+        revenue=GOOD14_REVENUE,
+        products=GOOD14_PRODUCTS,
+        date_range=GOOD14_DATES,
+        note=note,
+    )
+
+
+def _one_bad(file: str, reason: str, line: int = 8, note: str = "") -> Case:
+    """The 14 shared good rows plus one bad row (1/15 = 6.7 %, under the 10 % threshold)."""
+    return Case(
+        file,
+        "loaded",
+        rows_loaded=14,
+        rows_rejected=1,
+        reasons={reason: 1},
+        revenue=GOOD14_REVENUE,
+        reject_lines=(line,),
+        products=GOOD14_PRODUCTS,
+        note=note,
+    )
+
+
+def _refused(file: str, message: str, note: str, extra_args: tuple[str, ...] = (), line: int | None = None) -> Case:
+    return Case(file, "refused", extra_args=extra_args, message=message, error_line=line, note=note)
+
+
+CAFE = "Caf\u00e9 Cr\u00e8me 250g"
+
+EMPTY_AND_REFUSED_FILES: list[Case] = [
+    _refused("empty.csv", "empty", "0 bytes"),
+    Case("header_only.csv", "loaded", revenue=Decimal("0.00"), note="header, no rows"),
+    Case("header_and_blank_lines.csv", "loaded", revenue=Decimal("0.00"), note="header then 3 empty lines"),
+    _refused("missing_price_column.csv", "missing column", "header has no price column"),
+    _refused("colon_delimiter.csv", "delimiter", "':' separated: the header reads as one unknown column"),
+    _refused("binary_png.csv", "not a text", "a 460-byte PNG image named .csv"),
+    _refused("binary_gzip.csv", "not a text", "a gzip-compressed CSV named .csv"),
+    _refused("cp1252_product_name.csv", "--encoding", "byte 0xE9 ('\u00e9' in cp1252) on line 3", line=3),
+]
+
+VALID_DIALECTS: list[Case] = [
+    _good14("semicolon_delimiter.csv", "';' delimiter"),
+    _good14("tab_delimiter.csv", "tab delimiter, no newline at the end of the file"),
+    _good14("pipe_delimiter.csv", "'|' delimiter"),
+    _good14("utf8_bom.csv", "UTF-8 byte order mark before the header"),
+    _good14("crlf_line_endings.csv", "CRLF line endings"),
+    Case(
+        "cp1252_product_name.csv",
+        "loaded",
+        extra_args=("--encoding", "cp1252"),
+        rows_loaded=4,
+        # 2*6.80 + 1*8.90 + 1*12.00 + 2*8.90 = 13.60 + 8.90 + 12.00 + 17.80 = 52.30
+        revenue=Decimal("52.30"),
+        products=frozenset({"Green Tea 100g", CAFE, "Ceramic Mug"}),
+        note="the same file as the refused one, with its encoding named",
+    ),
+    Case(
+        "quoted_comma_and_newline.csv",
+        "loaded",
+        rows_loaded=17,
+        rows_rejected=1,
+        reasons={"bad_quantity": 1},
+        # 2*9.50 + 1*25.00 + 1*12.00 + 359.60 (the 14 shared rows) = 19.00 + 25.00 + 12.00 + 359.60 = 415.60
+        revenue=Decimal("415.60"),
+        reject_lines=(9,),  # record 8, but the quoted newline on lines 3-4 shifts it to physical line 9
+        products=GOOD14_PRODUCTS | {"Beans, Decaf 250g", "Gift Box\nLarge", 'Mug "Classic" White'},
+        date_range=GOOD14_DATES,
+        note="quoted comma, quoted newline, doubled quotes; quantity 'two' on line 9",
+    ),
+    Case(
+        "blank_lines_between_rows.csv",
+        "loaded",
+        rows_loaded=4,
+        # 2*24.50 + 3*6.80 + 1*12.00 + 1*24.50 = 49.00 + 20.40 + 12.00 + 24.50 = 105.90
+        revenue=Decimal("105.90"),
+        note="empty lines between rows and at the end are not rows",
+    ),
+    Case(
+        "currency_symbol_price.csv",
+        "loaded",
+        rows_loaded=4,
+        # 1*1234.50 + 2*24.50 + 3*12.00 + 1*1234.50 = 1234.50 + 49.00 + 36.00 + 1234.50 = 2554.00
+        revenue=Decimal("2554.00"),
+        products=frozenset({"Espresso Machine", "Espresso Beans 1kg", "Ceramic Mug"}),
+        note="'$24.50' and quoted '$1,234.50' (thousands separator)",
+    ),
+    Case(
+        "decimal_comma_semicolon.csv",
+        "loaded",
+        rows_loaded=4,
+        # 2*24.50 + 1*6.80 + 2*12.00 + 3*3.25 = 49.00 + 6.80 + 24.00 + 9.75 = 89.55
+        revenue=Decimal("89.55"),
+        date_range=(_d("2024-03-01"), _d("2024-03-03")),
+        note="';' delimiter with decimal-comma prices such as '24,50'",
+    ),
+    Case(
+        "product_surrounding_spaces.csv",
+        "loaded",
+        rows_loaded=4,
+        # 2*12.00 + 1*12.00 + 1*6.80 + 3*6.80 = 24.00 + 12.00 + 6.80 + 20.40 = 63.20
+        revenue=Decimal("63.20"),
+        products=frozenset({"Ceramic Mug", "Green Tea 100g"}),
+        note="'  Ceramic Mug  ', ' Green Tea 100g', quoted 'Green Tea 100g ': trimmed, 2 products",
+    ),
+    Case(
+        "return_negative_quantity.csv",
+        "loaded",
+        rows_loaded=4,
+        # 3*12.00 - 1*12.00 + 2*24.50 - 1*24.50 = 36.00 - 12.00 + 49.00 - 24.50 = 48.50
+        revenue=Decimal("48.50"),
+        note="two returns (quantity -1) at the normal unit price",
+    ),
+    Case(
+        "header_case_and_spacing.csv",
+        "loaded",
+        rows_loaded=3,
+        # 2*6.80 + 1*12.00 + 1*24.50 = 13.60 + 12.00 + 24.50 = 50.10
+        revenue=Decimal("50.10"),
+        note="header ' Sale Date ,PRODUCT_NAME,Quantity ,Price'",
+    ),
+    Case(
+        "extra_columns.csv",
+        "loaded",
+        rows_loaded=3,
+        # 2*6.80 + 1*12.00 + 1*24.50 = 13.60 + 12.00 + 24.50 = 50.10
+        revenue=Decimal("50.10"),
+        products=frozenset({"Green Tea 100g", "Ceramic Mug", "Espresso Beans 1kg"}),
+        note="marketplace export: order_id, sku, customer_note columns around the four; ignored",
+    ),
+]
+
+ONE_BAD_ROW: list[Case] = [
+    _one_bad("fractional_quantity.csv", "bad_quantity", note="quantity 2.5"),
+    _one_bad("non_numeric_quantity.csv", "bad_quantity", note="quantity 'two'"),
+    _one_bad("negative_price.csv", "negative_price", note="price -12.00"),
+    _one_bad("non_numeric_price.csv", "bad_price", note="price 'abc'"),
+    _one_bad("impossible_date.csv", "bad_date", note="2023-02-30"),
+    _one_bad("wrong_field_count.csv", "wrong_field_count", note="unquoted comma in 'Beans, Decaf 250g': 5 fields"),
+    _one_bad("empty_product_name.csv", "missing_product", note="empty product name"),
+    _one_bad("nul_byte.csv", "invalid_character", note="a NUL byte inside the product name"),
+    _one_bad("huge_field.csv", "field_too_long", note="a 200,000-character product name"),
+    _one_bad("repeated_header.csv", "repeated_header", line=9, note="two exports concatenated"),
+    _one_bad("truncated_last_row.csv", "wrong_field_count", line=16, note="file cut off mid-row, no final newline"),
+    Case(
+        "one_bad_in_twenty.csv",
+        "loaded",
+        rows_loaded=19,
+        rows_rejected=1,
+        reasons={"bad_price": 1},
+        # 359.60 (the 14 shared rows) + 2*12.00 + 1*6.80 + 1*3.25 + 2*24.50 + 1*39.90
+        # = 359.60 + 24.00 + 6.80 + 3.25 + 49.00 + 39.90 = 482.55
+        revenue=Decimal("482.55"),
+        reject_lines=(12,),
+        date_range=(_d("2024-03-01"), _d("2024-03-10")),
+        note="price 'N/A' on line 12: 1 of 20 rows = 5 %, under the threshold",
+    ),
+]
+
+DATES_AND_THRESHOLD: list[Case] = [
+    _refused(
+        "above_threshold.csv",
+        "threshold",
+        "2 bad rows of 11 (18 %): quantity 'four' (line 6), price '12.OO' with letters O (line 10)",
+    ),
+    _refused("mixed_date_formats.csv", "threshold", "7 ISO rows, 3 MM/DD/YYYY rows rejected as bad_date (30 %)"),
+    _refused("ambiguous_dates.csv", "--date-format", "01/02/2024, 03/04/2024 ...: every day <= 12"),
+    Case(
+        "ambiguous_dates.csv",
+        "loaded",
+        extra_args=("--date-format", "%d/%m/%Y"),
+        rows_loaded=4,
+        # 2*6.80 + 1*12.00 + 1*24.50 + 2*3.25 = 13.60 + 12.00 + 24.50 + 6.50 = 56.60
+        revenue=Decimal("56.60"),
+        date_range=(_d("2024-02-01"), _d("2024-08-07")),
+        note="day first",
+    ),
+    Case(
+        "ambiguous_dates.csv",
+        "loaded",
+        extra_args=("--date-format", "%m/%d/%Y"),
+        rows_loaded=4,
+        # same rows: 56.60
+        revenue=Decimal("56.60"),
+        date_range=(_d("2024-01-02"), _d("2024-07-08")),
+        note="month first",
+    ),
+    Case(
+        "us_dates_unambiguous.csv",
+        "loaded",
+        rows_loaded=4,
+        # 1*6.80 + 2*12.00 + 1*24.50 + 1*39.90 = 6.80 + 24.00 + 24.50 + 39.90 = 95.20
+        revenue=Decimal("95.20"),
+        date_range=(_d("2024-03-01"), _d("2024-03-28")),
+        note="M/D/YYYY without padding; 3/15/2024 rules out day-first, so the format is detected",
+    ),
+]
+
+CASES: list[Case] = [*EMPTY_AND_REFUSED_FILES, *VALID_DIALECTS, *ONE_BAD_ROW, *DATES_AND_THRESHOLD]

@@ -1,0 +1,81 @@
+"""Real PostgreSQL for every test: an embedded server started once per session, or the server of
+AUTOSIGHT_TEST_DATABASE_URL when set. Each test gets a database of its own, created empty and
+dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+import pytest
+from psycopg2 import sql
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+import db  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A DSN of a database on the test server, used to create and drop the per-test databases."""
+    external = os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with db.embedded_server(tmp_path_factory.mktemp("embedded")) as target:
+        yield str(target.connect_kwargs["dsn"])
+
+
+@pytest.fixture
+def database_url(server_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for one test; its DSN is usable as DATABASE_URL."""
+    name = f"autosight_test_{uuid.uuid4().hex[:12]}"
+    _admin(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
+    finally:
+        _admin(server_dsn, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def connection(database_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to a fresh database with AutoSight's schema."""
+    conn = psycopg2.connect(database_url)
+    db.migrate(conn)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _admin(dsn: str, statement: sql.Composable) -> None:
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def run_main(database_url: str, tmp_path: Path):
+    """Run `python main.py ARGS` as a user would, in tmp_path, against the test database."""
+    import subprocess
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        environment = {key: value for key, value in os.environ.items()
+                       if not key.startswith(("DB_", "DATABASE_URL", "AUTOSIGHT_", "CSV_PATH", "OUTPUT_DIR"))}
+        environment["DATABASE_URL"] = database_url
+        environment.update(env or {})
+        return subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *args], cwd=cwd or tmp_path,
+                              env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+
+    return run

@@ -1,0 +1,192 @@
+"""Ingestion against a real PostgreSQL: what is stored, exactly, for the files users bring."""
+
+from __future__ import annotations
+
+import csv
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import psycopg2.extensions
+import pytest
+
+import ingestion
+from errors import InputRefused
+
+CENT = Decimal("0.01")
+HEADER = "sale_date,product_name,quantity,price\n"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def expected_revenue(path: Path, delimiter: str = ",") -> Decimal:
+    """Sum of round(quantity * price, 2) over a canonical CSV, computed here with Decimal."""
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        rows = list(csv.DictReader(stream, delimiter=delimiter))
+    return sum(((Decimal(row["quantity"]) * Decimal(row["price"])).quantize(CENT, ROUND_HALF_UP) for row in rows),
+               Decimal("0"))
+
+
+def stored(connection: psycopg2.extensions.connection) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sale_date::text, product_name, quantity, price::text FROM sales_data"
+                       " ORDER BY 1, 2, 3, 4")
+        return cursor.fetchall()
+
+
+def scalar(connection: psycopg2.extensions.connection, query: str, params: tuple = ()) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchone()[0]
+
+
+def total_revenue(connection: psycopg2.extensions.connection) -> Decimal:
+    return scalar(connection, "SELECT coalesce(sum(revenue), 0) FROM sales_with_revenue")
+
+
+def rollup_revenue(connection: psycopg2.extensions.connection) -> Decimal:
+    return scalar(connection, "SELECT coalesce(sum(revenue), 0) FROM sales_daily_product")
+
+
+def load(connection: psycopg2.extensions.connection, path: Path, **options: object):
+    return ingestion.ingest_file(connection, path, ingestion.LoadOptions(**options))
+
+
+@pytest.fixture
+def canonical_file(tmp_path: Path) -> Path:
+    lines = [f"2024-03-{day:02d},Product {day % 4},{day % 5 + 1},{day * 1.25 + 0.99:.2f}" for day in range(1, 29)]
+    lines.append("2024-03-29,Product 1,-2,3.333")  # a return, and a price with 3 decimals
+    return write(tmp_path / "sales.csv", HEADER + "\n".join(lines) + "\n")
+
+
+def test_clean_canonical_file_is_copied_whole(connection, canonical_file):
+    outcome = load(connection, canonical_file)
+
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 29, 29, 0)
+    assert total_revenue(connection) == expected_revenue(canonical_file)
+    assert rollup_revenue(connection) == expected_revenue(canonical_file)
+    assert scalar(connection, "SELECT load_options->>'path' FROM loaded_files") == "copy"
+
+
+def test_fast_and_validating_paths_store_identical_rows(connection, canonical_file, tmp_path):
+    load(connection, canonical_file)
+    fast_rows, fast_rollup = stored(connection), rollup_revenue(connection)
+    copy = write(tmp_path / "copy.csv", canonical_file.read_text() + "\n")  # other bytes, same rows
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT file_id FROM loaded_files")
+        (first_id,) = cursor.fetchone()
+        cursor.execute(f"DROP TABLE sales_data_f{first_id}; DELETE FROM sales_daily_product")
+    connection.commit()
+    outcome = load(connection, copy, allow_fast_path=False)
+
+    assert outcome.rows_loaded == 29
+    assert scalar(connection, "SELECT load_options->>'path' FROM loaded_files WHERE file_id = %s",
+                  (first_id + 1,)) == "validated"
+    assert stored(connection) == fast_rows
+    assert rollup_revenue(connection) == fast_rollup
+
+
+def test_same_content_twice_is_a_no_op(connection, canonical_file, tmp_path):
+    load(connection, canonical_file)
+    before = stored(connection)
+
+    again = load(connection, canonical_file)
+    elsewhere = load(connection, write(tmp_path / "other-name.csv", canonical_file.read_text()))
+
+    assert again.status == elsewhere.status == "unchanged"
+    assert stored(connection) == before
+    assert scalar(connection, "SELECT count(*) FROM loaded_files") == 1
+
+
+def test_new_content_at_same_path_replaces_its_rows_exactly(connection, canonical_file, tmp_path):
+    other = write(tmp_path / "other.csv", HEADER + "2024-01-01,Tea,1,5.00\n")
+    load(connection, other)
+    load(connection, canonical_file)
+
+    write(canonical_file, HEADER + "2024-04-01,Coffee,3,2.50\n2024-04-02,Coffee,1,2.50\n")
+    outcome = load(connection, canonical_file)
+
+    assert outcome.status == "replaced"
+    assert total_revenue(connection) == Decimal("5.00") + Decimal("10.00")
+    assert rollup_revenue(connection) == Decimal("15.00")
+    assert scalar(connection, "SELECT count(*) FROM loaded_files WHERE status = 'replaced'") == 1
+
+
+def test_rejected_rows_keep_physical_line_and_reason(connection, tmp_path):
+    path = write(tmp_path / "messy.csv", HEADER
+                 + '2024-01-01,"Beans, Decaf\n250g",2,10.00\n'  # one record over lines 2-3
+                 + "2024-01-02,Tea,two,3.00\n"  # line 4
+                 + "\n"  # line 5: blank, not a row
+                 + "2024-01-03,Tea,1,-3.00\n"  # line 6
+                 + "2024-02-30,Tea,1,3.00\n"  # line 7
+                 + "2024-01-04,,1,3.00\n"  # line 8
+                 + "2024-01-05,Tea,1\n"  # line 9
+                 + "".join(f"2024-01-{day:02d},Mug,1,4.00\n" for day in range(10, 30)))
+
+    outcome = load(connection, path, reject_threshold_pct=Decimal("50"))
+
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == (26, 21, 5)
+    assert outcome.rejections_by_reason == {"bad_quantity": 1, "negative_price": 1, "bad_date": 1,
+                                            "missing_product": 1, "wrong_field_count": 1}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT line_no, reason, raw_text FROM rejected_rows ORDER BY line_no")
+        rejects = cursor.fetchall()
+    assert [(line, reason) for line, reason, _ in rejects] == [
+        (4, "bad_quantity"), (6, "negative_price"), (7, "bad_date"), (8, "missing_product"), (9, "wrong_field_count")]
+    assert rejects[0][2] == "2024-01-02,Tea,two,3.00"
+    assert scalar(connection, "SELECT product_name FROM sales_data WHERE price = 10") == "Beans, Decaf\n250g"
+    assert total_revenue(connection) == Decimal("20.00") + 20 * Decimal("4.00")
+
+
+def test_file_above_reject_threshold_is_refused_and_nothing_stored(connection, canonical_file, tmp_path):
+    load(connection, canonical_file)
+    before = stored(connection)
+    bad = write(tmp_path / "bad.csv", HEADER + "2024-01-01,Tea,1,3.00\n" + "2024-01-02,Tea,x,3.00\n" * 2)
+
+    with pytest.raises(InputRefused, match="threshold"):
+        load(connection, bad)
+
+    connection.rollback()
+    assert stored(connection) == before
+    assert scalar(connection, "SELECT status FROM loaded_files WHERE source_path = %s", (str(bad),)) == "refused"
+    assert scalar(connection, "SELECT count(*) FROM rejected_rows r JOIN loaded_files f USING (file_id)"
+                  " WHERE f.status = 'refused'") == 2
+
+
+def test_line_total_mapping_keeps_revenue_exact(connection, tmp_path):
+    path = write(tmp_path / "orders.csv", "ORDERDATE,PRODUCTCODE,QUANTITYORDERED,SALES\n"
+                 "1/6/2003 0:00,S10_1678,3,10.00\n1/13/2003 0:00,S10_1678,7,2871.00\n"
+                 "2/24/2003 0:00,S18_2248,-1,-99.99\n")
+
+    outcome = load(connection, path, column_map={"sale_date": "ORDERDATE", "product_name": "PRODUCTCODE",
+                                                 "quantity": "QUANTITYORDERED", "revenue": "SALES"})
+
+    assert outcome.rows_loaded == 3
+    assert total_revenue(connection) == Decimal("10.00") + Decimal("2871.00") - Decimal("99.99")
+    assert scalar(connection, "SELECT min(sale_date)::text FROM sales_data") == "2003-01-06"
+
+
+def test_european_export_with_decimal_comma_and_day_first_dates(connection, tmp_path):
+    path = write(tmp_path / "eu.csv", "Datum;Produkt;Menge;Preis\n"
+                 "13/01/2024;Kaffee;2;\"1.234,50\"\n02/01/2024;Tee;1;3,25\n", encoding="cp1252")
+
+    outcome = load(connection, path, encoding="cp1252", column_map={
+        "sale_date": "Datum", "product_name": "Produkt", "quantity": "Menge", "price": "Preis"})
+
+    assert outcome.rows_loaded == 2
+    assert total_revenue(connection) == Decimal("2469.00") + Decimal("3.25")
+    assert scalar(connection, "SELECT max(sale_date)::text FROM sales_data") == "2024-01-13"
+
+
+def test_hostile_product_names_are_stored_verbatim(connection, tmp_path):
+    names = ["'); DROP TABLE sales_data; --", 'Robert"); DELETE FROM loaded_files;--', "Tab\there", "back\\slash"]
+    rows = "".join(f'2024-01-0{index + 1},"{name.replace(chr(34), chr(34) * 2)}",1,1.00\n'
+                   for index, name in enumerate(names))
+    path = write(tmp_path / "hostile.csv", HEADER + rows)
+
+    load(connection, path)
+
+    assert sorted(row[1] for row in stored(connection)) == sorted(names)
