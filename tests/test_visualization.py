@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 import matplotlib.image
 import pytest
@@ -166,7 +167,7 @@ def test_previous_chart_survives_a_drawing_error(tmp_path: Path) -> None:
 def test_previous_chart_survives_a_failure_half_way_through_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_savefig(self: Figure, stream, **kwargs: object) -> None:
+    def broken_savefig(self: Figure, stream: IO[bytes], **kwargs: object) -> None:
         stream.write(PNG_SIGNATURE + b"half a chart")
         raise OSError("disk full")
 
