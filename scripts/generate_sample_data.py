@@ -24,7 +24,7 @@ from pathlib import Path
 HEADER = ("sale_date", "product_name", "quantity", "price")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "data" / "sample_sales.csv"
 DEFAULT_DAYS = 182
-DEFAULT_END = date(2026, 6, 30)
+DEFAULT_END = date(2026, 6, 27)  # a Saturday: the latest change compares two open days
 DEFAULT_SEED = 20260630
 
 # (name, unit price, relative popularity)
