@@ -1,9 +1,9 @@
 """Reading a CSV file's shape before loading it: text or not, encoding, delimiter, header, columns.
 
-``inspect_file`` reads the file once, streaming, in fixed-size chunks (memory flat in the file's
-size) and returns everything the loader needs: the SHA-256 of the content, the physical line count,
-the column positions and whether every data line has an ISO date where the date column is (which
-lets the loader try a plain COPY first).
+``detect_layout`` reads the header; ``scan_file`` then reads the file once, streaming, in fixed-size
+chunks (memory flat in the file's size) for the SHA-256 of the content, a strict decoding check and the
+physical line count. ``CleanLines`` tells, chunk by chunk while the file streams into COPY, whether every
+data line of a canonical file is one that a plain COPY reads exactly as the validating path would.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class FileLayout:
     delimiter: str
     header: list[str]
     columns: dict[str, int]  # canonical name (and 'revenue' for line totals) -> index in the header
+    quantity_constant: int | None = None  # `--map quantity=N` where no column is named N: every row's quantity
 
     @property
     def is_canonical(self) -> bool:
@@ -48,7 +49,6 @@ class FileScan:
     sha256: str
     size_bytes: int
     data_lines: int  # physical lines after the header line (blank ones included)
-    iso_date_lines: int  # data lines whose date field is an ISO date (only counted for canonical files)
 
 
 def normalize_name(name: str) -> str:
@@ -78,8 +78,9 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     candidates = [(delimiter, next(csv.reader([header_line], delimiter=delimiter))) for delimiter in DELIMITERS]
     for delimiter, header in candidates:
         columns = _locate_columns(header, required, column_map)
-        if len(columns) == len(required):
-            return FileLayout(codec, delimiter, header, columns)
+        constant = None if "quantity" in columns else _quantity_constant(column_map)
+        if len(columns) + (constant is not None) == len(required):
+            return FileLayout(codec, delimiter, header, columns, constant)
     delimiter, header = max(candidates, key=lambda item: len(item[1]))
     if len(header) < 2:
         raise InputRefused(
@@ -100,6 +101,16 @@ def _wanted(name: str, column_map: dict[str, str]) -> str:
 def _required_columns(column_map: dict[str, str]) -> list[str]:
     value_column = "revenue" if "revenue" in column_map else "price"
     return ["sale_date", "product_name", "quantity", value_column]
+
+
+def _quantity_constant(column_map: dict[str, str]) -> int | None:
+    """N from `--map quantity=N` (a whole number >= 1 that names no column), else None.
+
+    For exports without a quantity column: one line per item sold, or per store and day with `revenue=`
+    for the line total. A column that happens to be called N still wins.
+    """
+    value = column_map.get("quantity", "").strip()
+    return int(value) if value.isascii() and value.isdigit() and int(value) >= 1 else None
 
 
 def _locate_columns(header: list[str], required: list[str], column_map: dict[str, str]) -> dict[str, int]:
@@ -154,13 +165,11 @@ def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, code
 
 
 def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], None] | None = None) -> FileScan:
-    """One streaming pass: hash, strict decoding check, line count, ISO-date line count."""
+    """One streaming pass: hash, strict decoding check, line count."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder(layout.encoding)(errors="strict")
-    iso_line = _iso_date_line_pattern(layout) if layout.is_canonical else None
-    size = newlines = iso_lines = 0
+    size = newlines = 0
     last_byte = b""
-    carry = b""
     with path.open("rb") as stream:
         while chunk := stream.read(CHUNK_BYTES):
             digest.update(chunk)
@@ -168,25 +177,77 @@ def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], None] | 
                 decoder.decode(chunk)
             except UnicodeDecodeError as error:
                 raise _undecodable(path, chunk, error, layout.encoding, offset=newlines) from None
-            if iso_line is not None:
-                lines = (carry + chunk).split(b"\n")
-                carry = lines.pop()
-                iso_lines += sum(1 for line in lines if iso_line.match(line))
             newlines += chunk.count(b"\n")
             size += len(chunk)
             last_byte = chunk[-1:]
             if on_bytes:
                 on_bytes(len(chunk))
-    if iso_line is not None and carry and iso_line.match(carry):
-        iso_lines += 1
     physical_lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
-    # The header line never matches the ISO pattern, so iso_lines counts data lines only.
-    return FileScan(digest.hexdigest(), size, max(physical_lines - 1, 0), iso_lines)
+    return FileScan(digest.hexdigest(), size, max(physical_lines - 1, 0))
 
 
-def _iso_date_line_pattern(layout: FileLayout) -> re.Pattern[bytes]:
-    """A line whose date field (by position) is YYYY-MM-DD, with no quoting before it."""
-    separator = re.escape(layout.delimiter.encode())
-    position = layout.columns["sale_date"]
-    before = rb"(?:[^" + separator + rb'"\n]*' + separator + rb"){" + str(position).encode() + rb"}"
-    return re.compile(rb"(?:\xef\xbb\xbf)?" + before + rb"\d{4}-\d{2}-\d{2}(?:" + separator + rb"|\r?$)")
+class CleanLines:
+    """Checks the data lines of a canonical file as its bytes stream by, one regular expression per chunk.
+
+    A clean line is one record on one line whose fields a plain COPY and the validating path read the same
+    way: an ISO date, a whole quantity of at most 9 digits, a plain non-negative price (no sign, exponent,
+    thousands separator or currency), and a product field that is either unquoted (no quote, delimiter or
+    line break) or quoted without a line break. Values either side accepts and the other does not
+    (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are not clean,
+    so such a file takes the validating path. Product names are checked after the COPY (see ingestion).
+    """
+
+    def __init__(self, layout: FileLayout) -> None:
+        line = _clean_line_pattern(layout)
+        self._lines = re.compile(rb"(?:" + line + rb"\n)*+")
+        self._last_line = re.compile(line)
+        self._carry = b""
+        self._in_header = True
+        self.clean = True
+        self.lines = 0  # data lines found clean so far
+
+    def feed(self, chunk: bytes) -> bool:
+        """Check the complete lines in ``carry + chunk``; False from the first line that is not clean on."""
+        if not self.clean:
+            return False
+        data = self._carry + chunk
+        start = 0
+        if self._in_header:
+            start = data.find(b"\n") + 1
+            if start == 0:
+                self._carry = data
+                return True
+            self._in_header = False
+        end = data.rfind(b"\n") + 1
+        if end > start:
+            self.clean = self._lines.fullmatch(data, start, end) is not None
+            self.lines += data.count(b"\n", start, end) if self.clean else 0
+            start = end
+        self._carry = data[start:]
+        return self.clean
+
+    def finish(self) -> bool:
+        """Whether every data line was clean, including a last line without a line break."""
+        if self.clean and self._carry and not self._in_header:
+            self.clean = self._last_line.fullmatch(self._carry) is not None
+            self.lines += 1
+            self._carry = b""
+        return self.clean
+
+
+def _clean_line_pattern(layout: FileLayout) -> bytes:
+    """The fields of a clean line in header order, joined by the delimiter; an optional CR at the end."""
+    delimiter = re.escape(layout.delimiter.encode())
+    unquoted_product = rb'[^"' + delimiter + rb"\r\n]++"
+    fields = {
+        "sale_date": _optionally_quoted(rb"\d{4}-\d{2}-\d{2}"),
+        "quantity": _optionally_quoted(rb"[+-]?+\d{1,9}+"),
+        "price": _optionally_quoted(rb"\+?+(?:\d{1,30}+(?:\.\d{0,30}+)?+|\.\d{1,30}+)"),
+        "product_name": rb'(?:"[^"\r\n]*+(?:""[^"\r\n]*+)*+"|' + unquoted_product + rb")",
+    }
+    by_position = sorted(layout.columns.items(), key=lambda item: item[1])
+    return delimiter.join(fields[name] for name, _ in by_position) + rb"\r?+"
+
+
+def _optionally_quoted(pattern: bytes) -> bytes:
+    return rb'(?:"' + pattern + rb'"|' + pattern + rb")"

@@ -89,7 +89,7 @@ def parse_quantity(text: str) -> int | None:
     value = text.strip().replace(",", "") if "," in text and "." not in text else text.strip()
     if not _INTEGER.fullmatch(value):
         return None
-    return int(Decimal(value))
+    return int(value.partition(".")[0])  # the pattern allows only zeros after a point
 
 
 def uses_decimal_comma(values: Iterable[str]) -> bool:
@@ -108,6 +108,8 @@ def uses_decimal_comma(values: Iterable[str]) -> bool:
 
 def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
     """An exact amount from '$1,234.50', ' 95.70 ', '12,50' (decimal comma), '(3.00)' (negative)."""
+    if not decimal_comma and _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)  # the common case, '12.50', without the clean-up below
     value = _SPACES.sub("", _CURRENCY.sub("", text))
     negative = value.startswith("(") and value.endswith(")")
     if negative:

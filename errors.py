@@ -48,3 +48,9 @@ class DatabaseUnavailable(AutoSightError):
 
 class LockHeld(AutoSightError):
     exit_code = TRY_AGAIN
+
+
+class Interrupted(AutoSightError):
+    """SIGTERM or SIGINT: raised so that the run unwinds (rollback, lock released, embedded server stopped)."""
+
+    exit_code = TRY_AGAIN

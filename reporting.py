@@ -119,7 +119,8 @@ def _notes(analysis: AnalysisResult, data_quality: DataQuality) -> list[str]:
     """Plain-language caveats, so that a reader of nulls and zeros knows why they are there."""
     notes = []
     if analysis.period.days == 0:
-        notes.append("No sales data yet: figures that need at least one day are null.")
+        notes.append("No sales data in the report period (none loaded yet, or none in the chosen dates): "
+                     "figures that need at least one day are null.")
     elif analysis.period.days == 1:
         notes.append("Only one day of sales: there is no day-over-day change yet.")
     refused = [outcome.path for outcome in data_quality.files if outcome.status == "refused"]

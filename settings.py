@@ -80,7 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         reject_threshold_pct=_percentage(env, "REJECT_THRESHOLD_PCT", "10"),
         backtest_days=_positive_int(env, "BACKTEST_DAYS", 28),
         connect_retries=_positive_int(env, "CONNECT_RETRIES", 3),
-        connect_retry_delay=float(_decimal(env, "CONNECT_RETRY_DELAY", "1")),
+        connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
     )
 
 
@@ -116,6 +116,13 @@ def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
         raise ConfigError(f"{name}: '{raw}' is not a number") from None
     if not value.is_finite():
         raise ConfigError(f"{name}: '{raw}' is not a finite number")
+    return value
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    value = _decimal(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name}: {value} is negative")
     return value
 
 

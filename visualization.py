@@ -25,11 +25,16 @@ import analysis_types
 from atomic_io import write_atomically
 
 DPI = 120
-NO_DATA_MESSAGE = "No sales data yet"
+NO_DATA_MESSAGE = "No sales data to report"  # an empty database, or no sale in the chosen dates
 MAX_NAME_CHARS = 40
 ELLIPSIS = "…"
 OTHER_CUT_RATIO = 1.5  # "Other" above this multiple of the top product is drawn cut
 SHORT_HISTORY_DAYS = 31  # beyond this, day markers and the forecast connector only add clutter
+LABEL_OFFSET_POINTS = 12  # gap between a marked day and its label, wider than the marker and the forecast's caps
+# ConciseDateFormatter formats per tick level (years, months, days, hours, minutes, seconds). Days read "Dec 21":
+# a bare "21" with the month in a corner offset reads wrong when the period spans a month or a year end.
+DATE_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"]
+DATE_ZERO_FORMATS = ["", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]
 
 DAILY_COLOR = "#4C72B0"
 AVERAGE_COLOR = "#DD8452"
@@ -46,6 +51,29 @@ def draw_revenue_chart(
     moving_average_window: int,
 ) -> None:
     """Write the daily revenue chart (line, moving average, best/worst day, next-day forecast) to ``path``."""
+    _save(build_revenue_figure(daily, forecast, moving_average_window), path)
+
+
+def draw_products_chart(
+    path: Path,
+    products: Sequence[analysis_types.ProductPerformance],
+    top_n: int = 10,
+    *,
+    period: analysis_types.Period | None = None,
+) -> None:
+    """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar.
+
+    ``period`` goes into the title, so that the chart still says what it covers when forwarded on its own.
+    """
+    _save(build_products_figure(products, top_n, period=period), path)
+
+
+def build_revenue_figure(
+    daily: Sequence[analysis_types.DailyRevenue],
+    forecast: analysis_types.Forecast | None,
+    moving_average_window: int,
+) -> Figure:
+    """The revenue chart as a figure, kept apart from saving so tests can measure where everything landed."""
     if moving_average_window < 1:
         raise ValueError(f"moving_average_window must be at least 1, got {moving_average_window}")
     figure = _new_figure(width=12.0, height=6.5)
@@ -55,11 +83,16 @@ def draw_revenue_chart(
     else:
         _draw_revenue(axes, daily, forecast, moving_average_window)
         figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=10)
-    _save(figure, path)
+    return figure
 
 
-def draw_products_chart(path: Path, products: Sequence[analysis_types.ProductPerformance], top_n: int = 10) -> None:
-    """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar."""
+def build_products_figure(
+    products: Sequence[analysis_types.ProductPerformance],
+    top_n: int = 10,
+    *,
+    period: analysis_types.Period | None = None,
+) -> Figure:
+    """The products chart as a figure (see ``draw_products_chart``)."""
     if top_n < 1:
         raise ValueError(f"top_n must be at least 1, got {top_n}")
     ranked = sorted(products, key=lambda item: (-item.revenue, item.rank, item.product))
@@ -70,8 +103,8 @@ def draw_products_chart(path: Path, products: Sequence[analysis_types.ProductPer
         _draw_no_data(axes, "Top products by revenue")
     else:
         _draw_products(axes, named, other)
-        axes.set_title(_products_title(len(ranked), top_n), fontsize=13, loc="left")
-    _save(figure, path)
+        axes.set_title(_products_title(len(ranked), top_n, period), fontsize=13, loc="left")
+    return figure
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -210,24 +243,39 @@ def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: 
 
 
 def _mark_extremes(axes: Axes, days: list[date], revenues: list[float], x_range: tuple[date, date]) -> None:
-    """Mark and label the best and the worst day; one label when they are the same day."""
-    high = max(range(len(revenues)), key=revenues.__getitem__)
+    """Mark and label the best and the worst day (the earliest on ties, as in report.json); one label when
+    they are the same day."""
+    high = max(range(len(revenues)), key=revenues.__getitem__)  # max and min keep the first of equals
     low = min(range(len(revenues)), key=revenues.__getitem__)
+
+    def side(index: int) -> str:
+        return _label_side(days[index], x_range, is_last=index == len(days) - 1)
+
     if high == low:
-        _annotate_day(axes, days[high], revenues[high], "Highest and lowest", HIGH_COLOR, above=True, x_range=x_range)
+        _annotate_day(axes, days[high], revenues[high], "Highest and lowest", HIGH_COLOR, above=True, side=side(high))
         return
-    _annotate_day(axes, days[high], revenues[high], "Highest", HIGH_COLOR, above=True, x_range=x_range)
-    _annotate_day(axes, days[low], revenues[low], "Lowest", LOW_COLOR, above=False, x_range=x_range)
+    _annotate_day(axes, days[high], revenues[high], "Highest", HIGH_COLOR, above=True, side=side(high))
+    _annotate_day(axes, days[low], revenues[low], "Lowest", LOW_COLOR, above=False, side=side(low))
 
 
-def _annotate_day(
-    axes: Axes, day: date, revenue: float, title: str, color: str, *, above: bool, x_range: tuple[date, date]
-) -> None:
-    """Label a day with its date and amount, leaning inwards near the edges so the text stays inside the plot."""
+def _label_side(day: date, x_range: tuple[date, date], *, is_last: bool) -> str:
+    """Where a day's label sits: to the right of the day near the left edge, centred in the middle, and to the
+    left near the right edge and on the last day, where the forecast, its interval and its connector are drawn."""
     start, end = x_range
     position = (day - start).days / max((end - start).days, 1)
-    horizontal = "left" if position < 0.25 else "right" if position > 0.75 else "center"
-    dx = {"left": -6, "center": 0, "right": 6}[horizontal]
+    if is_last or position > 0.75:
+        return "left"
+    return "right" if position < 0.25 else "center"
+
+
+def _annotate_day(axes: Axes, day: date, revenue: float, title: str, color: str, *, above: bool, side: str) -> None:
+    """Label a day with its date and amount above (or below) it, on the given side of it.
+
+    Everything drawn is at or below the highest day and at or above the lowest, so a label beyond the day's
+    marker is clear of the lines; the side keeps it inside the plot and away from the forecast.
+    """
+    horizontal = {"left": "right", "center": "center", "right": "left"}[side]
+    dx = {"left": -LABEL_OFFSET_POINTS, "center": 0, "right": -6}[side]
     axes.plot(
         [day],
         [revenue],
@@ -242,7 +290,7 @@ def _annotate_day(
     axes.annotate(
         f"{title}: {day:%Y-%m-%d}\n{_money(revenue)}",
         xy=(day, revenue),
-        xytext=(dx, 12 if above else -12),
+        xytext=(dx, LABEL_OFFSET_POINTS if above else -LABEL_OFFSET_POINTS),
         textcoords="offset points",
         ha=horizontal,
         va="bottom" if above else "top",
@@ -259,7 +307,9 @@ def _format_revenue_axes(axes: Axes, days: list[date], last_day: date) -> None:
     axes.set_xlim(days[0] - padding, last_day + padding)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, formats=DATE_FORMATS, zero_formats=DATE_ZERO_FORMATS, show_offset=False)
+    )
     _fit_y_range(axes)
     axes.yaxis.set_major_formatter(_MoneyFormatter(hide_negative=axes.dataLim.y0 >= 0))
     axes.set_ylabel("Revenue")
@@ -282,9 +332,15 @@ def _fit_y_range(axes: Axes) -> None:
 
 def _revenue_title(days: list[date]) -> str:
     """The title names the period, so a chart forwarded on its own still says what it covers."""
-    if len(days) == 1:
-        return f"Daily revenue, {days[0]:%Y-%m-%d} (1 day)"
-    return f"Daily revenue, {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d} ({len(days)} days)"
+    return f"Daily revenue, {_period_text(days[0], days[-1])}"
+
+
+def _period_text(start: date, end: date) -> str:
+    """``2024-03-01 to 2024-03-10 (10 days)``; the tick labels leave the years out, so the title must carry them."""
+    count = (end - start).days + 1
+    if count == 1:
+        return f"{start:%Y-%m-%d} (1 day)"
+    return f"{start:%Y-%m-%d} to {end:%Y-%m-%d} ({count:,} days)"
 
 
 # --- products chart ------------------------------------------------------------------------------------
@@ -300,15 +356,22 @@ def _product_bars(ranked: Sequence[analysis_types.ProductPerformance], top_n: in
     if not rest:
         return named, None
     noun = "product" if len(rest) == 1 else "products"
-    return named, (f"Other ({len(rest)} {noun})", float(sum((item.revenue for item in rest), Decimal(0))))
+    return named, (f"Other ({len(rest):,} {noun})", float(sum((item.revenue for item in rest), Decimal(0))))
 
 
 def _shorten(name: str, limit: int = MAX_NAME_CHARS) -> str:
-    """Collapse whitespace (exports carry no-break spaces) and cut long names with an ellipsis."""
+    """Collapse whitespace (exports carry no-break spaces) and cut long names in the middle.
+
+    The end of a name often tells variants apart ("..., 2nd Generation, Magenta" and "..., White"), so the last
+    word or so is kept after the ellipsis instead of being cut off with the rest.
+    """
     clean = " ".join(name.split())
     if len(clean) <= limit:
         return clean
-    return clean[: limit - 1].rstrip() + ELLIPSIS
+    tail = clean[-(limit // 3) - 1 :]
+    if " " in tail:  # start the kept end at a word, with its space
+        tail = tail[tail.index(" ") :]
+    return clean[: limit - len(tail) - 1].rstrip() + ELLIPSIS + tail
 
 
 def _draw_products(axes: Axes, named: list[Bar], other: Bar | None) -> None:
@@ -375,9 +438,13 @@ def _style_value_axis(axes: Axes, values: list[float]) -> None:
         axes.spines[side].set_visible(False)
 
 
-def _products_title(product_count: int, top_n: int) -> str:
-    """Say how many products are shown out of how many, so the "Other" bar is not a surprise."""
+def _products_title(product_count: int, top_n: int, period: analysis_types.Period | None) -> str:
+    """Say how many products are shown out of how many, so the "Other" bar is not a surprise, and over which days."""
     if product_count <= top_n:
         noun = "product" if product_count == 1 else "products"
-        return f"Revenue by product ({product_count} {noun})"
-    return f"Top {top_n} of {product_count} products by revenue"
+        title = f"Revenue by product ({product_count:,} {noun})"
+    else:
+        title = f"Top {top_n:,} of {product_count:,} products by revenue"
+    if period is None or period.start is None or period.end is None:
+        return title
+    return f"{title}, {_period_text(period.start, period.end)}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg2.extensions
 import pytest
 
+import csv_format
 import ingestion
 from errors import InputRefused
 
@@ -190,3 +191,46 @@ def test_hostile_product_names_are_stored_verbatim(connection, tmp_path):
     load(connection, path)
 
     assert sorted(row[1] for row in stored(connection)) == sorted(names)
+
+
+ODD_DAY = "2024-01-20"
+MUGS = "".join(f"2024-01-{day:02d},Mug,1,4.00\n" for day in range(1, 16))
+
+
+@pytest.mark.parametrize(("odd_line", "path", "reasons", "stored"), [
+    # PostgreSQL's input functions accept these; the validating path does not, so no plain COPY.
+    (f"{ODD_DAY},Tea,0x1F,2.50", "validated", {"bad_quantity": 1}, None),
+    (f"{ODD_DAY},Tea,1_000,2.50", "validated", {"bad_quantity": 1}, None),
+    (f"{ODD_DAY},Tea,1,1e3", "validated", {"bad_price": 1}, None),
+    (f"{ODD_DAY},Tea,1,NaN", "validated", {"bad_price": 1}, None),
+    (f"{ODD_DAY},Tea,1,Infinity", "validated", {"bad_price": 1}, None),
+    ("20240120,Tea,1,2.50", "validated", {"bad_date": 1}, None),
+    ("Jan 20 2024,Tea,1,2.50", "validated", {"bad_date": 1}, None),
+    # Read differently: Python trims every kind of space, and takes quotes inside an unquoted field literally.
+    (f"{ODD_DAY},Tea\t,3,2.50", "validated", {}, ("Tea", 3, "2.50")),
+    (f"{ODD_DAY},\u00a0Tea,3,2.50", "validated", {}, ("Tea", 3, "2.50")),
+    (f'{ODD_DAY},Tea "Green" Leaf,3,2.50', "validated", {}, ('Tea "Green" Leaf', 3, "2.50")),
+    # Read alike by both: copied as it is.
+    (f'"{ODD_DAY}","Tea, ""Green""",+3,"2.50"', "copy", {}, ('Tea, "Green"', 3, "2.50")),
+])
+def test_plain_copy_only_takes_values_both_paths_read_alike(connection, tmp_path, odd_line, path, reasons, stored):
+    outcome = load(connection, write(tmp_path / "odd.csv", HEADER + MUGS + odd_line + "\n"))
+
+    assert scalar(connection, "SELECT load_options->>'path' FROM loaded_files") == path
+    assert outcome.rejections_by_reason == reasons
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT product_name, quantity, price::text FROM sales_data WHERE sale_date = %s", (ODD_DAY,))
+        assert cursor.fetchone() == stored
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 64, 1 << 20])
+def test_clean_line_check_does_not_depend_on_chunk_boundaries(chunk):
+    layout = csv_format.FileLayout("utf-8-sig", ",", ["sale_date", "product_name", "quantity", "price"],
+                                   {"sale_date": 0, "product_name": 1, "quantity": 2, "price": 3})
+    clean = (HEADER + MUGS + '2024-01-16,"Beans, Decaf",2,9.5\r\n2024-01-17,Tea,1,.5').encode()
+    for data, expected in ((clean, True), (clean.replace(b"Mug,1,4.00\n", b"Mug,1,$4.00\n", 1), False)):
+        lines = csv_format.CleanLines(layout)
+        for start in range(0, len(data), chunk):
+            lines.feed(data[start:start + chunk])
+        assert lines.finish() is expected
+        assert lines.lines == (17 if expected else 0)

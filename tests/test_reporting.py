@@ -189,7 +189,8 @@ def test_an_empty_database_gives_a_valid_report_that_says_there_is_no_data() -> 
     assert report["trend_analysis"]["days"] == []
     assert set(report["trend_analysis"]["counts"].values()) == {0}
     assert report["prediction"]["date"] is None
-    assert "No sales data" in report["notes"][0]
+    # the same empty analysis comes from an empty database and from --from/--to outside the data
+    assert report["notes"][0].startswith("No sales data in the report period (none loaded yet, or none in the chosen")
 
 
 def test_a_one_day_history_gives_a_valid_report() -> None:
@@ -318,3 +319,87 @@ def test_additions_at_the_top_level_are_allowed(tmp_path: Path) -> None:
     report["dashboard_hint"] = {"colour": "green"}
 
     write_report(tmp_path / "report.json", report)
+
+
+# The keys PRODUCT.md names, section by section: the schema must require every one of them by exactly this name.
+PRODUCT_KEYS: dict[str, set[str]] = {
+    "": {"schema_version", "generated_at", "period", "executive_summary", "product_performance", "trend_analysis",
+         "prediction", "data_quality"},
+    "period": {"start", "end", "days"},
+    "executive_summary": {"total_revenue", "total_quantity", "transactions", "products", "average_daily_revenue",
+                          "best_day", "worst_day", "top_product", "lowest_product", "latest_change",
+                          "predicted_next_day_revenue"},
+    "executive_summary.best_day": {"date", "revenue"},
+    "executive_summary.worst_day": {"date", "revenue"},
+    "executive_summary.top_product": {"product", "revenue"},
+    "executive_summary.lowest_product": {"product", "revenue"},
+    "executive_summary.latest_change": {"date", "change_pct", "trend"},
+    "product_performance[]": {"product", "quantity", "revenue", "revenue_share_pct", "rank"},
+    "trend_analysis": {"thresholds", "days", "counts"},
+    "trend_analysis.days[]": {"date", "revenue", "change_pct", "trend"},
+    "prediction": {"date", "value", "method", "moving_average", "window"},
+    "data_quality": {"files", "rows_read", "rows_loaded", "rows_rejected", "rejections_by_reason"},
+}
+
+
+def schema_node(schema: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """The subschema at ``a.b[]`` (``[]``: the items of an array), following local $refs."""
+    node = schema
+    for part in filter(None, dotted.split(".")):
+        node = node["properties"][part.removesuffix("[]")]
+        if part.endswith("[]"):
+            node = node["items"]
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def report_node(report: dict[str, Any], dotted: str) -> dict[str, Any]:
+    node: Any = report
+    for part in filter(None, dotted.split(".")):
+        node = node[part.removesuffix("[]")]
+        if part.endswith("[]"):
+            node = node[0]
+    return node
+
+
+@pytest.mark.parametrize("section", list(PRODUCT_KEYS))
+def test_the_schema_requires_every_key_product_md_names(section: str) -> None:
+    assert PRODUCT_KEYS[section] <= set(schema_node(load_schema(), section)["required"])
+    assert PRODUCT_KEYS[section] <= set(report_node(multi_day_report(), section))
+
+
+def add_summary_key(report: dict[str, Any]) -> None:
+    report["executive_summary"]["median_daily_revenue"] = 100.0
+
+
+def add_file_key(report: dict[str, Any]) -> None:
+    report["data_quality"]["files"][0]["encoding"] = "utf-8"
+
+
+def add_backtest_key(report: dict[str, Any]) -> None:
+    report["prediction"]["models"][0]["backtest"]["rmse"] = 12.5
+
+
+def add_day_key(report: dict[str, Any]) -> None:
+    report["trend_analysis"]["days"][0]["weekday"] = "Friday"
+
+
+@pytest.mark.parametrize("addition", [add_summary_key, add_file_key, add_backtest_key, add_day_key])
+def test_keys_added_inside_a_section_are_allowed(tmp_path: Path, addition: Any) -> None:
+    """PRODUCT.md: keys may be added, never renamed. A dashboard that validates with this schema must accept a
+    report that has gained a key, and the nightly run must not fail because ingestion reports one more figure."""
+    report = multi_day_report()
+    addition(report)
+
+    write_report(tmp_path / "report.json", report)
+
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == report
+
+
+def test_a_renamed_key_is_refused(tmp_path: Path) -> None:
+    report = multi_day_report()
+    report["executive_summary"]["revenue_total"] = report["executive_summary"].pop("total_revenue")
+
+    with pytest.raises(ReportValidationError, match="total_revenue"):
+        write_report(tmp_path / "report.json", report)

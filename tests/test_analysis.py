@@ -1,0 +1,275 @@
+"""analysis.analyze on real PostgreSQL, after ingesting small files: every expected figure is worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2.extensions
+import pytest
+
+import analysis
+import ingestion
+from analysis import PeriodFilter, analyze
+from analysis_types import AnalysisResult, Period
+
+HEADER = "sale_date,product_name,quantity,price\n"
+THRESHOLD = Decimal("20")
+MARCH = date(2024, 3, 1)
+
+
+def ingest(connection: psycopg2.extensions.connection, path: Path, *rows: str) -> None:
+    """Write ``rows`` (CSV lines) as a canonical file at ``path`` and load it."""
+    path.write_text(HEADER + "".join(f"{row}\n" for row in rows), encoding="utf-8")
+    outcome = ingestion.ingest_file(connection, path, ingestion.LoadOptions())
+    assert outcome.status in ("loaded", "replaced")
+    assert outcome.rows_rejected == 0
+
+
+def run(connection: psycopg2.extensions.connection, period: PeriodFilter | None = None,
+        threshold: Decimal = THRESHOLD) -> AnalysisResult:
+    return analyze(connection, period or PeriodFilter(), threshold)
+
+
+def daily(result: AnalysisResult) -> list[tuple[str, str, int, int]]:
+    """(date, revenue, quantity, transactions) per day, as text so that 5 and 5.00 compare as they print."""
+    return [(d.day.isoformat(), str(d.revenue), d.quantity, d.transactions) for d in result.daily]
+
+
+def products(result: AnalysisResult) -> list[tuple[str, int, str, str | None, int]]:
+    return [(p.product, p.quantity, str(p.revenue), None if p.revenue_share_pct is None else str(p.revenue_share_pct),
+             p.rank) for p in result.products]
+
+
+def trends(result: AnalysisResult) -> list[tuple[str, str | None, str]]:
+    return [(t.day.isoformat(), None if t.change_pct is None else str(t.change_pct), t.trend) for t in result.trends]
+
+
+@pytest.fixture
+def five_days(connection: psycopg2.extensions.connection, tmp_path: Path) -> psycopg2.extensions.connection:
+    """2024-03-01..05 with revenue 100, 0 (closed), 50, 60, 90 (the 4th has a return)."""
+    ingest(connection, tmp_path / "five.csv",
+           "2024-03-01,Tea,4,25.00",
+           "2024-03-03,Tea,2,25.00",
+           "2024-03-04,Tea,3,25.00",
+           "2024-03-04,Tea,-1,15.00",
+           "2024-03-05,Mug,9,10.00")
+    return connection
+
+
+def test_days_without_sales_are_zero_days_of_the_calendar(five_days):
+    result = run(five_days)
+
+    assert result.period == Period(MARCH, date(2024, 3, 5))
+    assert daily(result) == [
+        ("2024-03-01", "100.00", 4, 1),
+        ("2024-03-02", "0.00", 0, 0),
+        ("2024-03-03", "50.00", 2, 1),
+        ("2024-03-04", "60.00", 2, 2),
+        ("2024-03-05", "90.00", 9, 1),
+    ]
+    assert (str(result.total_revenue), result.total_quantity, result.transactions) == ("300.00", 17, 5)
+    assert trends(result) == [
+        ("2024-03-01", None, "No Baseline"),
+        ("2024-03-02", "-100.00", "Decline"),
+        ("2024-03-03", None, "No Baseline"),
+        ("2024-03-04", "20.00", "Moderate Growth"),
+        ("2024-03-05", "50.00", "Strong Growth"),
+    ]
+
+
+def test_strong_growth_threshold_is_a_parameter(five_days):
+    result = run(five_days, threshold=Decimal("50"))
+
+    assert [t.trend for t in result.trends][-2:] == ["Moderate Growth", "Moderate Growth"]
+    assert result.strong_growth_pct == Decimal("50")
+
+
+def test_products_ranked_by_revenue_ties_share_a_rank_and_list_by_name(connection, tmp_path):
+    ingest(connection, tmp_path / "p.csv",
+           "2024-03-01,Tea,3,10.00",
+           "2024-03-01,Coffee,1,50.00",
+           "2024-03-02,Mug,2,15.00",
+           "2024-03-02,Spoon,1,5.00",
+           "2024-03-02,Spoon,-2,5.00")
+
+    # Total 105.00: Coffee 50/105 = 47.619..%, Mug and Tea 30/105 = 28.571..%, Spoon -5/105 = -4.761..%.
+    assert products(run(connection)) == [
+        ("Coffee", 1, "50.00", "47.62", 1),
+        ("Mug", 2, "30.00", "28.57", 2),
+        ("Tea", 3, "30.00", "28.57", 2),
+        ("Spoon", -1, "-5.00", "-4.76", 4),
+    ]
+
+
+def test_names_tied_on_revenue_are_listed_by_code_point_whatever_the_server_locale(connection, tmp_path):
+    ingest(connection, tmp_path / "p.csv", "2024-03-01,apple,1,10.00", "2024-03-01,Banana,1,10.00",
+           "2024-03-01,Éclair,1,10.00", "2024-03-01,Zest,1,10.00")
+
+    assert [p.product for p in run(connection).products] == ["Banana", "Zest", "apple", "Éclair"]
+
+
+@pytest.mark.parametrize(("rows", "total"), [
+    (("2024-03-01,Tea,2,10.00", "2024-03-02,Tea,-2,10.00"), "0.00"),
+    (("2024-03-01,Tea,1,10.00", "2024-03-02,Mug,-3,10.00"), "-20.00"),
+])
+def test_share_is_null_when_the_period_total_is_not_positive(connection, tmp_path, rows, total):
+    ingest(connection, tmp_path / "p.csv", *rows)
+
+    result = run(connection)
+
+    assert str(result.total_revenue) == total
+    assert [p.revenue_share_pct for p in result.products] == [None] * len(result.products)
+
+
+def test_revenue_is_summed_exactly_per_row_rounded_to_the_cent(connection, tmp_path):
+    # 3 x 0.335 = 1.005 -> 1.01 per row (half up); 1000 rows are 1010.00, where float sums drift.
+    ingest(connection, tmp_path / "cents.csv", *["2024-03-01,Gum,3,0.335"] * 1000)
+
+    result = run(connection)
+
+    assert daily(result) == [("2024-03-01", "1010.00", 3000, 1000)]
+    assert products(result) == [("Gum", 3000, "1010.00", "100.00", 1)]
+
+
+def test_rows_of_several_files_on_the_same_day_and_product_are_added(connection, tmp_path):
+    ingest(connection, tmp_path / "shop.csv", "2024-03-01,Tea,1,10.00")
+    ingest(connection, tmp_path / "marketplace.csv", "2024-03-01,Tea,2,12.50", "2024-03-02,Tea,1,10.00")
+
+    result = run(connection)
+
+    assert daily(result) == [("2024-03-01", "35.00", 3, 2), ("2024-03-02", "10.00", 1, 1)]
+    assert products(result) == [("Tea", 4, "45.00", "100.00", 1)]
+
+
+def test_replacing_a_file_at_the_same_path_replaces_its_figures(connection, tmp_path):
+    path = tmp_path / "today.csv"
+    ingest(connection, path, "2024-03-01,Tea,1,10.00", "2024-03-02,Mug,5,8.00")
+    ingest(connection, tmp_path / "other.csv", "2024-03-02,Tea,1,10.00")
+    ingest(connection, path, "2024-03-02,Tea,2,10.00", "2024-03-03,Spoon,1,2.50")
+
+    result = run(connection)
+
+    assert result.period == Period(date(2024, 3, 2), date(2024, 3, 3))
+    assert daily(result) == [("2024-03-02", "30.00", 3, 2), ("2024-03-03", "2.50", 1, 1)]
+    assert products(result) == [("Tea", 3, "30.00", "92.31", 1), ("Spoon", 1, "2.50", "7.69", 2)]
+    assert_rollup_matches_raw_rows(connection)
+
+
+def assert_rollup_matches_raw_rows(connection: psycopg2.extensions.connection) -> None:
+    """The rollup the analysis reads holds exactly the sums of the rows in sales_data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sale_date, product_name, sum(quantity), sum(revenue), count(*)"
+                       " FROM sales_with_revenue GROUP BY 1, 2 ORDER BY 1, 2")
+        raw = cursor.fetchall()
+        cursor.execute("SELECT sale_date, product_name, sum(quantity), sum(revenue), sum(transactions)"
+                       " FROM sales_daily_product GROUP BY 1, 2 ORDER BY 1, 2")
+        assert cursor.fetchall() == raw
+
+
+def test_same_content_under_another_name_is_not_counted_twice(connection, tmp_path):
+    ingest(connection, tmp_path / "a.csv", "2024-03-01,Tea,1,10.00")
+    copy = tmp_path / "b.csv"
+    copy.write_bytes((tmp_path / "a.csv").read_bytes())
+    assert ingestion.ingest_file(connection, copy, ingestion.LoadOptions()).status == "unchanged"
+
+    assert str(run(connection).total_revenue) == "10.00"
+
+
+def assert_empty(result: AnalysisResult) -> None:
+    assert result.period == Period(None, None)
+    assert (result.daily, result.products, result.trends) == ([], [], [])
+    assert (result.total_revenue, result.total_quantity, result.transactions) == (0, 0, 0)
+
+
+def test_a_file_loaded_during_the_analysis_is_in_none_of_its_figures(five_days, database_url, tmp_path,
+                                                                    monkeypatch):
+    real_products = analysis._products
+
+    def products_after_a_concurrent_load(cursor, period):
+        other = psycopg2.connect(database_url)
+        try:
+            ingest(other, tmp_path / "late.csv", "2024-03-05,Tea,1,1000.00")
+        finally:
+            other.close()
+        return real_products(cursor, period)
+
+    monkeypatch.setattr(analysis, "_products", products_after_a_concurrent_load)
+    result = run(five_days)
+
+    assert str(result.total_revenue) == "300.00"
+    assert sum(p.revenue for p in result.products) == result.total_revenue
+
+
+def test_a_transaction_left_open_by_the_caller_is_used_as_it_is(five_days):
+    with five_days.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+    assert str(run(five_days).total_revenue) == "300.00"
+
+
+def test_an_empty_database_gives_the_empty_result(connection):
+    assert_empty(run(connection))
+    assert_empty(run(connection, PeriodFilter(last_days=7)))
+
+
+@pytest.mark.parametrize("period", [
+    PeriodFilter(start=date(2024, 3, 6)),
+    PeriodFilter(end=date(2024, 2, 29)),
+    PeriodFilter(start=date(2024, 3, 4), end=date(2024, 3, 3)),
+    PeriodFilter(start=date(2024, 4, 1), last_days=3),
+], ids=["from-after-last-day", "to-before-first-day", "from-after-to", "days-after-from-beyond-data"])
+def test_a_period_outside_the_data_gives_the_empty_result(five_days, period):
+    assert_empty(run(five_days, period))
+
+
+@pytest.mark.parametrize(("period", "start", "end"), [
+    (PeriodFilter(last_days=1000), "2024-03-01", "2024-03-05"),
+    (PeriodFilter(last_days=2), "2024-03-04", "2024-03-05"),
+    (PeriodFilter(start=date(2024, 2, 1), end=date(2024, 12, 31)), "2024-03-01", "2024-03-05"),
+    (PeriodFilter(start=date(2024, 3, 2), end=date(2024, 3, 3)), "2024-03-02", "2024-03-03"),
+    (PeriodFilter(start=date(2024, 3, 5)), "2024-03-05", "2024-03-05"),
+    (PeriodFilter(end=date(2024, 3, 4), last_days=2), "2024-03-03", "2024-03-04"),
+    (PeriodFilter(start=date(2024, 3, 4), last_days=5), "2024-03-04", "2024-03-05"),
+], ids=["days-beyond-history", "last-2-days", "range-wider-than-data", "inner-range", "from-only",
+        "days-ending-at-to", "days-and-from"])
+def test_period_filter_is_clipped_to_the_data(five_days, period, start, end):
+    result = run(five_days, period)
+
+    assert (result.period.start.isoformat(), result.period.end.isoformat()) == (start, end)
+    assert [d.day for d in result.daily] == [result.period.start + timedelta(n) for n in range(result.period.days)]
+    assert result.total_revenue == sum(d.revenue for d in result.daily)
+
+
+def test_a_filtered_period_has_only_its_own_figures(five_days):
+    result = run(five_days, PeriodFilter(start=date(2024, 3, 3), end=date(2024, 3, 4)))
+
+    assert daily(result) == [("2024-03-03", "50.00", 2, 1), ("2024-03-04", "60.00", 2, 2)]
+    assert products(result) == [("Tea", 4, "110.00", "100.00", 1)]
+    assert (str(result.total_revenue), result.total_quantity, result.transactions) == ("110.00", 4, 3)
+
+
+def test_first_day_of_a_filtered_period_is_compared_with_the_day_before_it(five_days):
+    """Yesterday's revenue is known when the period starts after the first day of data: it is the baseline."""
+    assert trends(run(five_days, PeriodFilter(last_days=1))) == [("2024-03-05", "50.00", "Strong Growth")]
+    assert trends(run(five_days, PeriodFilter(start=date(2024, 3, 2), end=date(2024, 3, 2)))) == [
+        ("2024-03-02", "-100.00", "Decline")]
+    assert trends(run(five_days, PeriodFilter(start=date(2024, 3, 3)))) [0] == ("2024-03-03", None, "No Baseline")
+
+
+def test_first_day_of_the_data_has_no_baseline_even_when_the_filter_starts_earlier(five_days):
+    assert trends(run(five_days, PeriodFilter(start=date(2024, 2, 1), end=date(2024, 3, 1)))) == [
+        ("2024-03-01", None, "No Baseline")]
+
+
+def test_calendar_does_not_depend_on_the_session_time_zone(connection, tmp_path):
+    # Sao Paulo skipped midnight when daylight saving time began on 2018-11-04.
+    ingest(connection, tmp_path / "dst.csv", "2018-11-02,Tea,1,1.00", "2018-11-06,Tea,1,2.00")
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'America/Sao_Paulo'")
+
+    result = run(connection)
+
+    assert [d.day.isoformat() for d in result.daily] == [f"2018-11-0{n}" for n in range(2, 7)]
+    assert [str(d.revenue) for d in result.daily] == ["1.00", "0.00", "0.00", "0.00", "2.00"]

@@ -1,0 +1,463 @@
+"""Every figure of report.json, recomputed here from the CSV with Decimal and Fraction (issue 4's acceptance).
+
+The generated shop is closed on Sundays and on two holidays (zero days inside the period, twice two of
+them in a row), takes returns (negative quantities; one day of returns only, so a negative day),
+grows over the weeks, sells one product only now and then, has prices with three decimals (rows are
+rounded to the cent, half up), days built to sit on the 20 % threshold, and two bad rows.
+
+``python main.py`` runs as cron would run it; the test then reads the CSV with ``csv`` and computes
+what PRODUCT.md says the report must hold, without calling any project code. The forecast models other
+than Holt-Winters are simple enough to recompute too (with their backtest and interval); for
+Holt-Winters the test checks that the headline is the reported model with the lowest backtest MASE.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json"
+CENT = Decimal("0.01")
+FIRST_DAY = date(2024, 1, 1)  # a Monday
+LAST_DAY = date(2024, 3, 9)  # a Saturday
+# Days the shop stayed closed: with the Sunday next to them, two zero days in a row.
+HOLIDAYS = (date(2024, 1, 29), date(2024, 2, 10))
+RETURNS_ONLY = date(2024, 2, 21)  # nothing sold, two returns: a negative day
+# Mon 100.00, Tue 120.00 (+20.00 %: Moderate), Wed 144.01 (+20.0083 % -> 20.01 %: Strong), Thu the same.
+THRESHOLD_DAYS = {date(2024, 3, 4): [("Mug", 8, "12.50")], date(2024, 3, 5): [("Mug", 8, "15.00")],
+                  date(2024, 3, 6): [("Tea Sampler", 1, "144.005")],
+                  date(2024, 3, 7): [("Tea Sampler", 1, "144.005")]}
+REGULAR = {"Beans 1kg": "18.90", "Filter Papers": "3.495", "Mug": "7.25", "Tea Sampler": "12.345"}
+OCCASIONAL = ("Gift Box", "49.99")
+BAD_ROWS = {"bad_date": "2024-02-30,Mug,1,7.25", "bad_quantity": "2024-01-17,Mug,two,7.25"}
+LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline")
+SEASON = 7
+BACKTEST_DAYS = 28
+MIN_TRAINING_DAYS = 7  # a backtest origin needs a full week of history before it
+MIN_INTERVAL_ERRORS = 5
+
+
+# ------------------------------------------------------------------------------------------------
+# The generated CSV
+
+
+def sales_rows() -> list[tuple[date, str, int, str]]:
+    """(day, product, quantity, unit price) of every good row, deterministic."""
+    rng = random.Random(20240101)
+    rows: list[tuple[date, str, int, str]] = []
+    for index in range((LAST_DAY - FIRST_DAY).days + 1):
+        day = FIRST_DAY + timedelta(index)
+        if day.weekday() == 6 or day in HOLIDAYS:
+            continue
+        if day in THRESHOLD_DAYS:
+            rows += [(day, *row) for row in THRESHOLD_DAYS[day]]
+        elif day == RETURNS_ONLY:
+            rows += [(day, "Mug", -2, REGULAR["Mug"]), (day, "Beans 1kg", -1, REGULAR["Beans 1kg"])]
+        else:
+            rows += regular_day(rng, day, index)
+    return rows
+
+
+def regular_day(rng: random.Random, day: date, index: int) -> list[tuple[date, str, int, str]]:
+    """Sales growing with the weeks, a return every fifth day, the occasional product every ninth."""
+    rows = []
+    for product, price in REGULAR.items():
+        for _ in range(rng.randint(1, 3)):
+            rows.append((day, product, 1 + index // 10 + rng.randrange(3), price))
+    if index % 5 == 2:
+        rows.append((day, "Filter Papers", -rng.randint(1, 3), REGULAR["Filter Papers"]))
+    if index % 9 == 4:
+        rows.append((day, OCCASIONAL[0], rng.randint(1, 2), OCCASIONAL[1]))
+    return rows
+
+
+def write_csv(path: Path) -> Path:
+    lines = [f"{day.isoformat()},{product},{quantity},{price}" for day, product, quantity, price in sales_rows()]
+    lines.insert(40, BAD_ROWS["bad_date"])
+    lines.insert(200, BAD_ROWS["bad_quantity"])
+    path.write_text("sale_date,product_name,quantity,price\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# The independent computation
+
+
+@dataclass(frozen=True)
+class Row:
+    day: date
+    product: str
+    quantity: int
+    revenue: Decimal
+
+
+def read_csv(path: Path) -> tuple[list[Row], Counter[str]]:
+    """The rows as PRODUCT.md loads them (revenue = quantity x price to the cent, half up), and the rejects."""
+    rows, rejected = [], Counter[str]()
+    with path.open(newline="", encoding="utf-8") as stream:
+        for record in csv.DictReader(stream):
+            try:
+                day = date.fromisoformat(record["sale_date"])
+            except ValueError:
+                rejected["bad_date"] += 1
+                continue
+            if not record["quantity"].lstrip("-").isdigit():
+                rejected["bad_quantity"] += 1
+                continue
+            quantity = int(record["quantity"])
+            revenue = (quantity * Decimal(record["price"])).quantize(CENT, rounding=ROUND_HALF_UP)
+            rows.append(Row(day, record["product_name"], quantity, revenue))
+    return rows, rejected
+
+
+def rounded(value: Fraction | Decimal | int, places: int = 2) -> Decimal:
+    """Round half away from zero with integer arithmetic (no Decimal context involved)."""
+    scaled = Fraction(value) * 10**places
+    magnitude = int(abs(scaled) + Fraction(1, 2))
+    return Decimal(magnitude if scaled >= 0 else -magnitude).scaleb(-places)
+
+
+def report_period(rows: list[Row], start: date | None, end: date | None, last_days: int | None
+                  ) -> tuple[date, date] | None:
+    """The requested days clipped to the days with data; None when nothing is left."""
+    first, last = min(row.day for row in rows), max(row.day for row in rows)
+    end = min(end or last, last)
+    start = max(start or first, first)
+    if last_days is not None:
+        start = max(start, end - timedelta(last_days - 1))
+    return (start, end) if start <= end else None
+
+
+def daily_revenue(rows: list[Row]) -> dict[date, Decimal]:
+    totals: dict[date, Decimal] = {}
+    for row in rows:
+        totals[row.day] = totals.get(row.day, Decimal(0)) + row.revenue
+    return totals
+
+
+def trend(today: Decimal, yesterday: Decimal | None, threshold: Decimal) -> dict[str, Any]:
+    """PRODUCT.md: change = (t - y) / y * 100 to 2 decimals; No Baseline when y <= 0 unless both are 0."""
+    if yesterday is not None and yesterday == 0 and today == 0:
+        return {"change_pct": Decimal(0), "trend": "No Change"}
+    if yesterday is None or yesterday <= 0:
+        return {"change_pct": None, "trend": "No Baseline"}
+    change = rounded(Fraction(today - yesterday) / Fraction(yesterday) * 100)
+    if change > threshold:
+        label = "Strong Growth"
+    elif change > 0:
+        label = "Moderate Growth"
+    else:
+        label = "No Change" if change == 0 else "Decline"
+    return {"change_pct": change, "trend": label}
+
+
+def product_table(rows: list[Row]) -> list[dict[str, Any]]:
+    """Highest revenue first, ties by name (code points) sharing a rank; share null when total <= 0."""
+    quantity: Counter[str] = Counter()
+    revenue: dict[str, Decimal] = {}
+    for row in rows:
+        quantity[row.product] += row.quantity
+        revenue[row.product] = revenue.get(row.product, Decimal(0)) + row.revenue
+    total = sum(revenue.values(), Decimal(0))
+    names = sorted(revenue, key=lambda name: (-revenue[name], name))
+    return [{"product": name, "quantity": quantity[name], "revenue": revenue[name],
+             "revenue_share_pct": rounded(Fraction(revenue[name]) * 100 / Fraction(total)) if total > 0 else None,
+             "rank": 1 + sum(other > revenue[name] for other in revenue.values())} for name in names]
+
+
+# --- the forecast models simple enough to recompute, on the period's daily revenues ---
+
+def seed_moving_average(revenues: Sequence[Decimal], window: int) -> Decimal:
+    """Last day + weighted mean (weights 1..k, newest heaviest) of the last k <= window changes; >= 0."""
+    if not revenues:
+        return Decimal(0)
+    changes = [after - before for before, after in pairwise(revenues)][-window:]
+    weights = range(1, len(changes) + 1)
+    step = Fraction(sum(w * c for w, c in zip(weights, changes, strict=True))) / sum(weights) if changes else 0
+    return rounded(max(Fraction(0), Fraction(revenues[-1]) + step))
+
+
+def naive(revenues: Sequence[Decimal]) -> Decimal:
+    return rounded(max(revenues[-1], Decimal(0))) if revenues else Decimal(0)
+
+
+def seasonal_naive(revenues: Sequence[Decimal]) -> Decimal:
+    return rounded(max(revenues[-SEASON], Decimal(0))) if len(revenues) >= SEASON else naive(revenues)
+
+
+def weekday_mean(revenues: Sequence[Decimal]) -> Decimal:
+    same_weekday = list(revenues[-SEASON::-SEASON])[:4]
+    if not same_weekday:
+        return naive(revenues)
+    return rounded(max(Fraction(sum(same_weekday)) / len(same_weekday), Fraction(0)))
+
+
+def quantile(ordered: Sequence[Fraction], fraction: Fraction) -> Fraction:
+    position = (len(ordered) - 1) * fraction
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def model_figures(predict: Callable[[Sequence[Decimal]], Decimal], revenues: list[Decimal]) -> dict[str, Any]:
+    """Value, 80 % interval and rolling-origin one-step backtest of the last 28 days (MASE vs naive)."""
+    origins = range(max(MIN_TRAINING_DAYS, len(revenues) - BACKTEST_DAYS), len(revenues))
+    errors = [Fraction(revenues[t] - predict(revenues[:t])) for t in origins]
+    value = predict(revenues)
+    figures: dict[str, Any] = {"value": value, "lower": None, "upper": None,
+                               "backtest": {"points": len(errors), "mae": None, "wape_pct": None, "mase": None}}
+    if errors:
+        figures["backtest"] = backtest_scores(errors, [revenues[t] for t in origins], revenues[: origins.start])
+    if len(errors) >= MIN_INTERVAL_ERRORS:
+        ordered = sorted(errors)
+        lower, upper = (rounded(max(Fraction(value) + quantile(ordered, tail), Fraction(0)))
+                        for tail in (Fraction(1, 10), Fraction(9, 10)))
+        figures["lower"], figures["upper"] = min(lower, value), max(upper, value)
+    return figures
+
+
+def backtest_scores(errors: list[Fraction], actuals: list[Decimal], training: list[Decimal]) -> dict[str, Any]:
+    absolute = sum(abs(error) for error in errors)
+    mae = absolute / len(errors)
+    volume = sum(abs(Fraction(actual)) for actual in actuals)
+    scale = Fraction(sum(abs(b - a) for a, b in pairwise(training))) / (len(training) - 1) if len(training) > 1 else 0
+    return {"points": len(errors), "mae": rounded(mae),
+            "wape_pct": rounded(absolute / volume * 100) if volume else None,
+            "mase": rounded(mae / scale, 3) if scale else None}
+
+
+RECOMPUTED_MODELS = {"naive": naive, "seasonal_naive": seasonal_naive, "weekday_mean": weekday_mean}
+
+
+def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshold: Decimal,
+                     window: int) -> dict[str, Any]:
+    """period, executive_summary (but the forecast), product_performance and trend_analysis."""
+    if period is None:
+        return empty_figures(threshold)
+    start, end = period
+    inside = [row for row in rows if start <= row.day <= end]
+    totals = daily_revenue(rows)
+    days = [start + timedelta(n) for n in range((end - start).days + 1)]
+    revenue = [totals.get(day, Decimal(0)) for day in days]
+    first_data_day = min(row.day for row in rows)
+    baseline = totals.get(start - timedelta(1), Decimal(0)) if start > first_data_day else None
+    trend_days = [{"date": day.isoformat(), "revenue": today, **trend(today, yesterday, threshold)}
+                  for day, today, yesterday in zip(days, revenue, [baseline, *revenue[:-1]], strict=True)]
+    products = product_table(inside)
+    total = sum(revenue, Decimal(0))
+    best = max(range(len(days)), key=lambda i: (revenue[i], -i))  # ties: the earliest day
+    worst = min(range(len(days)), key=lambda i: (revenue[i], i))
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat(), "days": len(days)},
+        "summary": {
+            "total_revenue": total, "total_quantity": sum(row.quantity for row in inside),
+            "transactions": len(inside), "products": len(products),
+            "average_daily_revenue": rounded(Fraction(total) / len(days)),
+            "best_day": {"date": days[best].isoformat(), "revenue": revenue[best]},
+            "worst_day": {"date": days[worst].isoformat(), "revenue": revenue[worst]},
+            "top_product": {key: products[0][key] for key in ("product", "revenue")},
+            # the bottom row of product_performance: lowest revenue, and of tied names the last
+            "lowest_product": {key: products[-1][key] for key in ("product", "revenue")},
+            "latest_change": {key: trend_days[-1][key] for key in ("date", "change_pct", "trend")},
+        },
+        "products": products,
+        "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": trend_days,
+                           "counts": {label: sum(d["trend"] == label for d in trend_days) for label in LABELS}},
+        "revenues": revenue,
+        "next_day": (end + timedelta(1)).isoformat(),
+        "window": window,
+    }
+
+
+def empty_figures(threshold: Decimal) -> dict[str, Any]:
+    return {
+        "period": {"start": None, "end": None, "days": 0},
+        "summary": {"total_revenue": 0, "total_quantity": 0, "transactions": 0, "products": 0,
+                    "average_daily_revenue": None, "best_day": None, "worst_day": None, "top_product": None,
+                    "lowest_product": None, "latest_change": None},
+        "products": [],
+        "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": [],
+                           "counts": dict.fromkeys(LABELS, 0)},
+        "revenues": [],
+        "next_day": None,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading and checking the report
+
+
+def decimals(value: Any) -> Any:
+    """JSON numbers as Decimal (through their shortest text, as a reader sees them)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decimals(item) for item in value]
+    return value
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")),
+                         format_checker=Draft202012Validator.FORMAT_CHECKER).validate(raw)
+    generated_at = datetime.fromisoformat(raw["generated_at"].replace("Z", "+00:00"))
+    assert generated_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - generated_at) < timedelta(hours=1)
+    return decimals(raw)
+
+
+def assert_money_in_cents(report: dict[str, Any]) -> None:
+    """Money is rounded to 2 decimals in the JSON itself."""
+    summary = report["executive_summary"]
+    amounts = [summary["total_revenue"], summary["average_daily_revenue"], summary["predicted_next_day_revenue"],
+               *(p["revenue"] for p in report["product_performance"]),
+               *(d["revenue"] for d in report["trend_analysis"]["days"]),
+               *(d["change_pct"] for d in report["trend_analysis"]["days"]),
+               report["prediction"]["value"], report["prediction"]["moving_average"]]
+    for amount in amounts:
+        assert amount is None or amount == amount.quantize(CENT)
+
+
+def contract_keys(actual: Any, expected: Any) -> Any:
+    """``actual`` cut down to the keys of ``expected``: the schema lets later versions add keys, never rename."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {key: contract_keys(actual.get(key), value) for key, value in expected.items()}
+    if isinstance(expected, list) and isinstance(actual, list) and len(actual) == len(expected):
+        return [contract_keys(item, value) for item, value in zip(actual, expected, strict=True)]
+    return actual
+
+
+def assert_analysis_figures(report: dict[str, Any], expected: dict[str, Any]) -> None:
+    summary = report["executive_summary"]
+    assert contract_keys(report["period"], expected["period"]) == expected["period"]
+    assert contract_keys(summary, expected["summary"]) == expected["summary"]
+    assert summary["predicted_next_day_revenue"] == report["prediction"]["value"]
+    assert contract_keys(report["product_performance"], expected["products"]) == expected["products"]
+    assert contract_keys(report["trend_analysis"], expected["trend_analysis"]) == expected["trend_analysis"]
+    assert_money_in_cents(report)
+
+
+def assert_forecast_figures(report: dict[str, Any], expected: dict[str, Any], window: int) -> None:
+    prediction = report["prediction"]
+    revenues = expected["revenues"]
+    assert (prediction["date"], prediction["window"]) == (expected["next_day"], window)
+    assert prediction["moving_average"] == seed_moving_average(revenues, window)
+    models = {model["name"]: model for model in prediction["models"]}
+    recomputed = {"moving_average": lambda r: seed_moving_average(r, window), **RECOMPUTED_MODELS}
+    for name, predict in recomputed.items():
+        expected_model = model_figures(predict, revenues)
+        assert contract_keys(models[name], expected_model) == expected_model, name
+    assert "holt_winters" in models
+    headline = headline_model(prediction["models"])
+    assert (prediction["method"], prediction["value"], prediction["lower"], prediction["upper"]) == (
+        headline["name"], headline["value"], headline["lower"], headline["upper"])
+
+
+def headline_model(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lowest backtest MASE, then lowest MAE, then the first listed; no backtest at all: the seed's model."""
+    scored = [model for model in models if model["backtest"]["mae"] is not None]
+    if not scored:
+        return next(model for model in models if model["name"] == "moving_average")
+    return min(scored, key=lambda m: (m["backtest"]["mase"] is None, m["backtest"]["mase"] or 0, m["backtest"]["mae"]))
+
+
+def assert_data_quality(report: dict[str, Any], rows: list[Row], rejected: Counter[str]) -> None:
+    quality = report["data_quality"]
+    read = len(rows) + sum(rejected.values())
+    assert (quality["rows_read"], quality["rows_loaded"], quality["rows_rejected"]) == (
+        read, len(rows), sum(rejected.values()))
+    assert quality["rejections_by_reason"] == dict(rejected)
+
+
+def assert_run_succeeded(result: Any) -> None:
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# ------------------------------------------------------------------------------------------------
+# The tests
+
+
+@pytest.fixture
+def shop_csv(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "shop.csv")
+
+
+def test_the_generated_data_has_what_the_checks_need(shop_csv):
+    rows, rejected = read_csv(shop_csv)
+    totals = daily_revenue(rows)
+    expected = expected_figures(rows, report_period(rows, None, None, None), Decimal(20), 5)
+
+    assert rejected == Counter({"bad_date": 1, "bad_quantity": 1})
+    assert totals[RETURNS_ONLY] < 0 and any(row.quantity < 0 and row.day != RETURNS_ONLY for row in rows)
+    assert {OCCASIONAL[0]} < {row.product for row in rows}
+    assert len({row.day for row in rows if row.product == OCCASIONAL[0]}) < len(totals) / 5
+    counts = expected["trend_analysis"]["counts"]
+    assert all(counts[label] > 1 for label in LABELS)
+    assert any(d["change_pct"] == 0 and d["revenue"] == 0 for d in expected["trend_analysis"]["days"])
+    by_day = {d["date"]: d for d in expected["trend_analysis"]["days"]}
+    assert [by_day[day]["change_pct"] for day in ("2024-03-05", "2024-03-06")] == [Decimal("20.00"), Decimal("20.01")]
+    assert sum(row.revenue for row in rows[-30:]) > sum(row.revenue for row in rows[:30])  # a trend
+
+
+def test_every_figure_of_the_report_matches_the_csv(run_main, shop_csv, tmp_path):
+    output = tmp_path / "out"
+
+    assert_run_succeeded(run_main("--csv", str(shop_csv), "--output-dir", str(output)))
+
+    report = load_report(output / "report.json")
+    rows, rejected = read_csv(shop_csv)
+    expected = expected_figures(rows, report_period(rows, None, None, None), Decimal(20), 5)
+    assert_analysis_figures(report, expected)
+    assert_forecast_figures(report, expected, window=5)
+    assert_data_quality(report, rows, rejected)
+    [outcome] = report["data_quality"]["files"]
+    assert outcome["path"] == str(shop_csv.resolve())
+    assert outcome["sha256"] == hashlib.sha256(shop_csv.read_bytes()).hexdigest()
+    assert (outcome["status"], outcome["rows_read"], outcome["rows_loaded"], outcome["rows_rejected"]) == (
+        "loaded", len(rows) + 2, len(rows), 2)
+    assert outcome["rejections_by_reason"] == dict(rejected)
+    with Path(outcome["rejects_csv"]).open(newline="", encoding="utf-8") as stream:
+        assert sorted(record["raw_text"] for record in csv.DictReader(stream)) == sorted(BAD_ROWS.values())
+
+
+@pytest.mark.parametrize(("flags", "env", "filters"), [
+    (["--days", "20"], {}, (None, None, 20)),
+    (["--days", "1000"], {}, (None, None, 1000)),
+    (["--from", "2024-01-15", "--to", "2024-02-11"], {"STRONG_GROWTH_PCT": "35"}, (date(2024, 1, 15),
+                                                                                  date(2024, 2, 11), None)),
+    (["--from", "2023-12-01", "--to", "2024-01-09"], {"MA_WINDOW": "3"}, (date(2023, 12, 1), date(2024, 1, 9), None)),
+    (["--to", "2024-02-22", "--days", "10"], {"STRONG_GROWTH_PCT": "7.5"}, (None, date(2024, 2, 22), 10)),
+    (["--from", "2024-03-06", "--to", "2024-03-06"], {}, (date(2024, 3, 6), date(2024, 3, 6), None)),
+    (["--from", "2024-04-01"], {}, (date(2024, 4, 1), None, None)),
+], ids=["last-20-days", "days-beyond-history", "from-to-threshold-35", "from-before-data-window-3",
+        "days-ending-at-to", "one-day", "from-after-the-data"])
+def test_a_period_filter_restricts_every_figure(run_main, shop_csv, tmp_path, flags, env, filters):
+    assert_run_succeeded(run_main("--csv", str(shop_csv), "--output-dir", str(tmp_path / "all")))
+    output = tmp_path / "filtered"
+
+    assert_run_succeeded(run_main("--skip-ingest", "--output-dir", str(output), *flags, env=env))
+
+    report = load_report(output / "report.json")
+    rows, rejected = read_csv(shop_csv)
+    threshold, window = Decimal(env.get("STRONG_GROWTH_PCT", "20")), int(env.get("MA_WINDOW", "5"))
+    expected = expected_figures(rows, report_period(rows, *filters), threshold, window)
+    assert_analysis_figures(report, expected)
+    assert_forecast_figures(report, expected, window)
+    assert_data_quality(report, rows, rejected)
+    assert report["data_quality"]["files"] == []
