@@ -17,17 +17,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg2.extensions
 
-from analysis_types import AnalysisResult, DailyRevenue, Period, ProductPerformance, TrendDay
+from analysis_types import (
+    DECLINE,
+    MODERATE_GROWTH,
+    NO_BASELINE,
+    NO_CHANGE,
+    STRONG_GROWTH,
+    AnalysisResult,
+    DailyRevenue,
+    Period,
+    ProductPerformance,
+    TrendDay,
+)
 from logger_config import get_logger
 
 log = get_logger(__name__)
 
-STRONG_GROWTH = "Strong Growth"
-MODERATE_GROWTH = "Moderate Growth"
-NO_CHANGE = "No Change"
-DECLINE = "Decline"
-NO_BASELINE = "No Baseline"
-TREND_LABELS = (STRONG_GROWTH, MODERATE_GROWTH, NO_CHANGE, DECLINE, NO_BASELINE)
 CENT = Decimal("0.01")
 
 

@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+STRONG_GROWTH = "Strong Growth"
+MODERATE_GROWTH = "Moderate Growth"
+NO_CHANGE = "No Change"
+DECLINE = "Decline"
+NO_BASELINE = "No Baseline"
+TREND_LABELS = (STRONG_GROWTH, MODERATE_GROWTH, NO_CHANGE, DECLINE, NO_BASELINE)
+
 
 @dataclass(frozen=True)
 class Period:

@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from analysis_types import (
+    TREND_LABELS,
     AnalysisResult,
     DailyRevenue,
     DataQuality,
@@ -33,7 +34,6 @@ from atomic_io import write_bytes_atomically
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
-TREND_LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline")
 MAX_ERRORS_SHOWN = 5
 
 _CENT = Decimal("0.01")

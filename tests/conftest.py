@@ -5,7 +5,9 @@ dropped afterwards."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +24,22 @@ import db  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A DSN of a database on the test server, used to create and drop the per-test databases."""
+def server_dsn() -> Iterator[str]:
+    """A DSN of a database on the test server, used to create and drop the per-test databases.
+
+    The embedded server's folder is made outside pytest's temporary folder: pytest resets that one
+    to mode 0700 whenever another session starts, which locks out the server's own system user.
+    """
     external = os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    with db.embedded_server(tmp_path_factory.mktemp("embedded")) as target:
-        yield str(target.connect_kwargs["dsn"])
+    folder = Path(tempfile.mkdtemp(prefix="autosight-test-pg-"))
+    try:
+        with db.embedded_server(folder) as target:
+            yield str(target.connect_kwargs["dsn"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
