@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 import embedded_server as embedded
@@ -154,6 +155,16 @@ def migration_files() -> list[tuple[int, Path]]:
 
 def migrate(connection: psycopg2.extensions.connection) -> int:
     """Bring the schema to the latest version; safe to run every time and from concurrent runs."""
+    try:
+        return _apply_migrations(connection)
+    except psycopg2.errors.InsufficientPrivilege as error:
+        raise ConfigError(
+            f"the database user may not create or change AutoSight's tables ({_first_line(error)}); "
+            "connect as the database's owner or GRANT CREATE ON SCHEMA public to this user"
+        ) from error
+
+
+def _apply_migrations(connection: psycopg2.extensions.connection) -> int:
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RUN_LOCK_KEY + 1,))
         cursor.execute(

@@ -52,6 +52,7 @@ STAGING_RANDOM_CHARS = 8  # the random part tempfile.mkdtemp adds to the prefix
 # sun_path holds 108 bytes on Linux and 104 on macOS, the terminating NUL included.
 MAX_SOCKET_PATH_BYTES = 103
 SOCKET_NAME = ".s.PGSQL.5432"
+KILL_PATIENCE_SECONDS = 10
 
 
 @contextlib.contextmanager
@@ -141,12 +142,20 @@ def _discard(folder: Path) -> None:
     """Kill the processes still working in ``folder`` (an orphaned initdb or server), then delete it."""
     for process in psutil.process_iter(["cmdline"]):
         if str(folder) in (process.info["cmdline"] or []):
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-                process.wait(10)
+            _kill(process)
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists():
         raise OSError(f"could not delete {folder}")
+
+
+def _kill(process: psutil.Process) -> None:
+    """SIGKILL, then wait until the process is gone or a zombie (psutil's wait would wait for a zombie that
+    nobody reaps, as in containers whose init does not)."""
+    with contextlib.suppress(psutil.Error):  # NoSuchProcess: gone, the aim
+        process.kill()
+        deadline = time.monotonic() + KILL_PATIENCE_SECONDS
+        while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def _clear_stale_pid_file(pgdata: Path) -> None:

@@ -107,6 +107,8 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["encoding"] = args.encoding
     if args.wait < 0:
         raise errors.UsageError("--wait must be a number of seconds, 0 or more")
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise errors.UsageError(f"--from {args.date_from} is after --to {args.date_to}")
     if args.reject_threshold is not None:
         if not 0 <= args.reject_threshold <= 100:
             raise errors.UsageError("--reject-threshold must be a percentage between 0 and 100")
@@ -301,7 +303,7 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
         from visualization import draw_products_chart, draw_revenue_chart
 
         draw_revenue_chart(output_dir / "revenue.png", analysis.daily, forecast, settings.ma_window)
-        draw_products_chart(output_dir / "products.png", analysis.products)
+        draw_products_chart(output_dir / "products.png", analysis.products, period=analysis.period)
         counts.update(files="revenue.png,products.png")
     with timed_step(log, "report") as counts:
         report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC))

@@ -75,7 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         column_map=parse_column_map(text("COLUMN_MAP") or "", source="COLUMN_MAP"),
         date_format=text("DATE_FORMAT"),
         encoding=text("CSV_ENCODING") or "utf-8",
-        strong_growth_pct=_decimal(env, "STRONG_GROWTH_PCT", "20"),
+        strong_growth_pct=_non_negative(env, "STRONG_GROWTH_PCT", "20"),
         ma_window=_positive_int(env, "MA_WINDOW", 5),
         reject_threshold_pct=_percentage(env, "REJECT_THRESHOLD_PCT", "10"),
         backtest_days=_positive_int(env, "BACKTEST_DAYS", 28),
@@ -120,6 +120,7 @@ def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
 
 
 def _non_negative(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    """Delays and thresholds: a negative growth threshold would call a decline "Strong Growth"."""
     value = _decimal(env, name, default)
     if value < 0:
         raise ConfigError(f"{name}: {value} is negative")

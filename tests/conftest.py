@@ -4,12 +4,15 @@ dropped afterwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
@@ -89,3 +92,64 @@ def run_main(database_url: str, tmp_path: Path):
                               env=environment, capture_output=True, text=True, timeout=timeout, check=False)
 
     return run
+
+
+@dataclass(frozen=True)
+class PasswordServer:
+    """A real PostgreSQL on which the role ``user`` must give ``password`` (scram-sha-256)."""
+
+    socket_dir: str
+    user: str
+    password: str
+
+    def url(self, password: str, user: str | None = None) -> str:
+        return f"postgresql://{user or self.user}:{password}@/autosight?host={self.socket_dir}"
+
+
+@pytest.fixture(scope="session")
+def password_server() -> Iterator[PasswordServer]:
+    """An embedded server of its own whose pg_hba.conf asks one role for its password.
+
+    The shared test servers trust every local connection, so a wrong password can only be refused
+    by a server set up for it; it is a real PostgreSQL, never a stand-in.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="autosight-test-pw-"))
+    server = PasswordServer(socket_dir="", user="clerk", password="Right-Pa55word")
+    try:
+        with db.embedded_server(folder) as target:
+            dsn = str(target.connect_kwargs["dsn"])
+            _require_password(dsn, server.user, server.password)
+            yield dataclasses.replace(server, socket_dir=psycopg2.extensions.parse_dsn(dsn)["host"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _require_password(dsn: str, user: str, password: str) -> None:
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET password_encryption = 'scram-sha-256'")
+            cursor.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user),
+                                                                              sql.Literal(password)))
+            cursor.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(user)))
+            cursor.execute("CREATE ROLE reader LOGIN")  # may connect, may not create tables
+            cursor.execute("SHOW hba_file")
+            hba = Path(cursor.fetchone()[0])
+            hba.write_text(f"local all {user} scram-sha-256\n" + hba.read_text())
+            cursor.execute("SELECT pg_reload_conf()")
+    finally:
+        conn.close()
+    _wait_until_password_is_asked(dsn, user)
+
+
+def _wait_until_password_is_asked(dsn: str, user: str) -> None:
+    """pg_reload_conf() only signals the server: wait until new connections see the new rule."""
+    for _ in range(50):
+        try:
+            psycopg2.connect(psycopg2.extensions.make_dsn(dsn, user=user, password="not-the-password")).close()
+        except psycopg2.OperationalError as error:
+            if "password authentication failed" in str(error):
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the test server never started asking for the password")

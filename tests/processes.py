@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -66,3 +69,14 @@ def server_processes(pgdata: Path) -> list[psutil.Process]:
         if str(pgdata) in (process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(process)
     return found
+
+
+@contextlib.contextmanager
+def embedded_data_dir() -> Iterator[Path]:
+    """A data folder for an embedded server, outside pytest's temporary folder: pytest resets that one to
+    mode 0700 whenever another session starts, which (as root) locks out the server's own system user."""
+    folder = Path(tempfile.mkdtemp(prefix="autosight-test-data-"))
+    try:
+        yield folder / "data"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

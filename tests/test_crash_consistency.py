@@ -29,7 +29,16 @@ from pathlib import Path
 import psutil
 import psycopg2
 import pytest
-from processes import environment, finish, log_says, server_processes, single_line, start_main, wait_until
+from processes import (
+    embedded_data_dir,
+    environment,
+    finish,
+    log_says,
+    server_processes,
+    single_line,
+    start_main,
+    wait_until,
+)
 
 import db
 import errors
@@ -211,14 +220,20 @@ SALES_REVENUE = Decimal("19.25")
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> dict[str, str]:
-    """The environment of a run on the embedded server in tmp_path/data (no DATABASE_URL)."""
+def data_dir() -> Iterator[Path]:
+    with embedded_data_dir() as folder:
+        yield folder
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, data_dir: Path) -> dict[str, str]:
+    """The environment of a run on the embedded server in data_dir (no DATABASE_URL), with sales.csv to load."""
     (tmp_path / "sales.csv").write_text(SALES)
-    return environment(None, AUTOSIGHT_DATA_DIR=str(tmp_path / "data"))
+    return environment(None, AUTOSIGHT_DATA_DIR=str(data_dir))
 
 
-def pgdata_of(tmp_path: Path) -> Path:
-    return (tmp_path / "data" / "pgdata").resolve()
+def pgdata_of(data_dir: Path) -> Path:
+    return (data_dir / "pgdata").resolve()
 
 
 def run_embedded(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
@@ -226,9 +241,9 @@ def run_embedded(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, 
 
 
 @contextmanager
-def server_session(tmp_path: Path) -> Iterator[psycopg2.extensions.connection]:
-    """A connection to the embedded server of tmp_path/data, registered with it like a run is."""
-    with db.embedded_server(tmp_path / "data") as target:
+def server_session(data_dir: Path) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to the embedded server of data_dir, registered with it like a run is."""
+    with db.embedded_server(data_dir) as target:
         connection = psycopg2.connect(**target.connect_kwargs)
         connection.autocommit = True
         try:
@@ -245,35 +260,35 @@ def reported_revenue(tmp_path: Path, env: dict[str, str]) -> Decimal:
     return Decimal(str(report["executive_summary"]["total_revenue"]))
 
 
-def leave_server_running(tmp_path: Path, env: dict[str, str]) -> int:
+def leave_server_running(tmp_path: Path, data_dir: Path, env: dict[str, str]) -> int:
     """Have a run SIGKILLed while the server is up (it waits for a lock the test holds); return its pid."""
     log_file = tmp_path / "killed.log"
-    with server_session(tmp_path) as connection:
+    with server_session(data_dir) as connection:
         connection.cursor().execute("SELECT pg_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
         run = start_main("--csv", "sales.csv", "--wait", "120", cwd=tmp_path, env={**env, "LOG_FILE": str(log_file)})
         wait_until(log_says(log_file, "waiting for it"), "the run to wait for the lock")
         run.send_signal(signal.SIGKILL)
         assert finish(run)[0] == -signal.SIGKILL
-    assert len(server_processes(pgdata_of(tmp_path))) >= 1  # left running: registered to a dead run
+    assert len(server_processes(pgdata_of(data_dir))) >= 1  # left running: registered to a dead run
     return run.pid
 
 
-def test_server_left_running_by_a_killed_run_is_taken_over_and_stopped(tmp_path, embedded):
-    leave_server_running(tmp_path, embedded)
+def test_server_left_running_by_a_killed_run_is_taken_over_and_stopped(tmp_path, data_dir, embedded):
+    leave_server_running(tmp_path, data_dir, embedded)
 
     assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
-    assert server_processes(pgdata_of(tmp_path)) == []
+    assert server_processes(pgdata_of(data_dir)) == []
     assert reported_revenue(tmp_path, embedded) == SALES_REVENUE
-    assert server_processes(pgdata_of(tmp_path)) == []
+    assert server_processes(pgdata_of(data_dir)) == []
 
 
-def test_dead_server_whose_pid_was_reused_is_restarted(tmp_path, embedded):
+def test_dead_server_whose_pid_was_reused_is_restarted(tmp_path, data_dir, embedded):
     assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
-    leave_server_running(tmp_path, embedded)
-    pid_file = pgdata_of(tmp_path) / "postmaster.pid"
+    leave_server_running(tmp_path, data_dir, embedded)
+    pid_file = pgdata_of(data_dir) / "postmaster.pid"
     postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
     postmaster.kill()
-    wait_until(lambda: server_processes(pgdata_of(tmp_path)) == [], "the server to die")
+    wait_until(lambda: server_processes(pgdata_of(data_dir)) == [], "the server to die")
     with subprocess.Popen(["sleep", "300"]) as stranger:  # after a reboot, an unrelated process has the pid
         lines = pid_file.read_text().splitlines()
         pid_file.write_text("\n".join([str(stranger.pid), *lines[1:]]) + "\n")
@@ -284,35 +299,34 @@ def test_dead_server_whose_pid_was_reused_is_restarted(tmp_path, embedded):
 
     assert status == (0, "", "")
     assert reported_revenue(tmp_path, embedded) == SALES_REVENUE
-    assert server_processes(pgdata_of(tmp_path)) == []
+    assert server_processes(pgdata_of(data_dir)) == []
 
 
-def test_first_run_killed_while_creating_the_cluster_is_redone(tmp_path, embedded):
-    data = tmp_path / "data"
+def test_first_run_killed_while_creating_the_cluster_is_redone(tmp_path, data_dir, embedded):
     run = start_main("--csv", "sales.csv", cwd=tmp_path, env=embedded)
-    wait_until(lambda: any(data.glob("pgdata.init-*")), "the cluster to be initialised")
+    wait_until(lambda: any(data_dir.glob("pgdata.init-*")), "the cluster to be initialised")
     run.send_signal(signal.SIGKILL)
     finish(run)
-    assert any(data.glob("pgdata.init-*")) and not (data / "pgdata").exists()
+    assert any(data_dir.glob("pgdata.init-*")) and not (data_dir / "pgdata").exists()
 
     assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
-    assert list(data.glob("pgdata.init-*")) == []
+    assert list(data_dir.glob("pgdata.init-*")) == []
     assert reported_revenue(tmp_path, embedded) == SALES_REVENUE
-    assert [p for p in psutil.process_iter(["cmdline"]) if str(data) in " ".join(p.info["cmdline"] or [])] == []
+    assert [p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in " ".join(p.info["cmdline"] or [])] == []
 
 
-def test_sigterm_stops_the_run_cleanly(tmp_path, embedded):
+def test_sigterm_stops_the_run_cleanly(tmp_path, data_dir, embedded):
     log_file = tmp_path / "autosight.log"
-    with server_session(tmp_path) as connection:
+    with server_session(data_dir) as connection:
         connection.cursor().execute("SELECT pg_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
         run = start_main("--csv", "sales.csv", "--wait", "120", cwd=tmp_path, env=embedded)
         wait_until(log_says(log_file, "waiting for it"), "the run to wait for the lock")
         run.send_signal(signal.SIGTERM)
         status, stdout, stderr = finish(run)
-        handles = json.loads((pgdata_of(tmp_path) / ".handle_pids.json").read_text())
+        handles = json.loads((pgdata_of(data_dir) / ".handle_pids.json").read_text())
 
     assert (status, stdout) == (errors.TRY_AGAIN, "")
     assert single_line(stderr) == ("autosight: error: stopped by SIGTERM: nothing half-stored; "
                                    "the next run carries on")
     assert handles == [os.getpid()]  # the run deregistered from the server on its way out
-    assert server_processes(pgdata_of(tmp_path)) == []  # so the last user stopped it
+    assert server_processes(pgdata_of(data_dir)) == []  # so the last user stopped it

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 import pytest
-from fake_postgres import PasswordRefusingServer
+from network import closed_port
 from processes import PROJECT_DIR, environment, finish, log_says, single_line, start_main, wait_until
 
 import db
@@ -58,14 +57,6 @@ def schema_exists(database_url: str) -> bool:
     return query(database_url, "SELECT to_regclass('loaded_files') IS NOT NULL")[0][0]
 
 
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that refuses connections: bound (so nobody else takes it) but not listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
 def test_success_prints_nothing(run_main, tmp_path, database_url):
     result = run_main("--csv", str(write_sales(tmp_path / "sales.csv", SALES)), "--output-dir", "out")
 
@@ -73,29 +64,45 @@ def test_success_prints_nothing(run_main, tmp_path, database_url):
     assert stored_revenue(database_url) == revenue_of(SALES)
 
 
-def test_unreachable_database_exits_75_after_the_configured_attempts(run_main, tmp_path, closed_port):
-    url = f"postgresql://autosight@127.0.0.1:{closed_port}/sales"
-    result = run_main("--skip-ingest", env={"DATABASE_URL": url, "CONNECT_RETRIES": "3", "CONNECT_RETRY_DELAY": "0"})
+def test_unreachable_database_exits_75_after_the_configured_attempts(run_main, tmp_path):
+    with closed_port() as port:
+        url = f"postgresql://autosight@127.0.0.1:{port}/sales"
+        result = run_main("--skip-ingest",
+                          env={"DATABASE_URL": url, "CONNECT_RETRIES": "3", "CONNECT_RETRY_DELAY": "0"})
 
     assert result.returncode == errors.TRY_AGAIN
     line = single_line(result.stderr)
-    assert line.startswith(f"autosight: error: cannot reach the database server autosight@127.0.0.1:{closed_port}/"
+    assert line.startswith(f"autosight: error: cannot reach the database server autosight@127.0.0.1:{port}/"
                            "sales: connection to server at \"127.0.0.1\"")
     assert line.endswith("(is the server running? check DB_HOST/DB_PORT or DATABASE_URL)")
     log = (tmp_path / "autosight.log").read_text()
     assert [f"(attempt {n} of 3)" in log for n in (1, 2, 3)] == [True, True, True]
 
 
-def test_wrong_password_exits_78_at_once(run_main):
-    with PasswordRefusingServer() as password_server:
-        url = f"postgresql://clerk:Wr0ng-Pa55word@127.0.0.1:{password_server.port}/sales"
-        result = run_main("--skip-ingest", env={"DATABASE_URL": url, "CONNECT_RETRIES": "3"})
+def test_wrong_password_exits_78_at_once(run_main, tmp_path, password_server):
+    result = run_main("--skip-ingest", env={"DATABASE_URL": password_server.url("Wr0ng-Pa55word"),
+                                            "CONNECT_RETRIES": "3", "CONNECT_RETRY_DELAY": "0"})
 
     assert result.returncode == errors.CONFIG
-    assert single_line(result.stderr) == (f"autosight: error: the database server clerk@127.0.0.1:"
-                                          f"{password_server.port}/sales refused the credentials: "
+    assert single_line(result.stderr) == (f"autosight: error: the database server clerk@"
+                                          f"{password_server.socket_dir}:5432/autosight refused the credentials: "
                                           "check DB_USER/DB_PASSWORD or DATABASE_URL")
-    assert password_server.passwords == [b"Wr0ng-Pa55word"]  # asked once: a wrong password is not retried
+    assert "attempt" not in (tmp_path / "autosight.log").read_text()  # a wrong password is not retried
+
+
+def test_right_password_on_the_same_server_works(run_main, password_server):
+    result = run_main("--skip-ingest", env={"DATABASE_URL": password_server.url(password_server.password)})
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_user_without_create_privilege_exits_78(run_main, password_server):
+    result = run_main("--skip-ingest", env={"DATABASE_URL": password_server.url("", user="reader")})
+
+    assert result.returncode == errors.CONFIG
+    line = single_line(result.stderr)
+    assert line.startswith("autosight: error: the database user may not create or change AutoSight's tables")
+    assert line.endswith("GRANT CREATE ON SCHEMA public to this user")
 
 
 def test_unknown_role_on_the_real_server_exits_78(run_main, database_url):
@@ -168,6 +175,7 @@ def test_log_file_that_cannot_be_written_exits_73(run_main, tmp_path):
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("MA_WINDOW", "abc", "MA_WINDOW: 'abc' is not a whole number of at least 1"),
     ("CONNECT_RETRY_DELAY", "-1", "CONNECT_RETRY_DELAY: -1 is negative"),
+    ("STRONG_GROWTH_PCT", "-5", "STRONG_GROWTH_PCT: -5 is negative"),
     ("DATABASE_URL", "postgresql://host/db?nonsense=1", "DATABASE_URL is not a valid libpq connection URI"),
 ])
 def test_bad_setting_exits_78(run_main, tmp_path, variable, value, message):
@@ -202,6 +210,7 @@ def test_bad_command_line_exits_2_with_usage(run_main, args, message):
 @pytest.mark.parametrize(("args", "message"), [
     (["--reject-threshold", "150"], "--reject-threshold must be a percentage between 0 and 100"),
     (["--wait", "-1"], "--wait must be a number of seconds, 0 or more"),
+    (["--from", "2024-02-01", "--to", "2024-01-01"], "--from 2024-02-01 is after --to 2024-01-01"),
 ])
 def test_bad_flag_value_exits_2(run_main, args, message):
     result = run_main(*args)
@@ -329,18 +338,6 @@ def test_runs_that_wait_for_the_lock_both_succeed_and_count_each_sale_once(datab
         assert Decimal(str(report["executive_summary"]["total_revenue"])) == expected
 
 
-def test_run_lock_is_released_when_the_run_ends(run_main, database_url, inbox):
-    assert run_main("--inbox", str(inbox[0])).returncode == 0
-
-    connection = psycopg2.connect(database_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
-            assert cursor.fetchone()[0] is True
-    finally:
-        connection.close()
-
-
 # ---------------------------------------------------------------------------------------------
 # The database going away mid-run
 
@@ -406,7 +403,10 @@ def test_losing_the_lock_connection_stops_the_run_before_the_next_file(database_
     first = write_sales(tmp_path / "first.csv", SALES)
     second = write_sales(tmp_path / "second.csv", [("2024-05-04", "Scone", 5, "2.10")])
     run = run_blocked_at_the_rollup(database_url, tmp_path, "--csv", str(first), str(second))
-    query(database_url, "SELECT pg_terminate_backend(%s)", (lock_session(database_url),))
+    lock_pid = lock_session(database_url)
+    query(database_url, "SELECT pg_terminate_backend(%s)", (lock_pid,))
+    wait_until(lambda: query(database_url, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (lock_pid,))[0][0]
+               == 0, "the lock's session to end")
     rollup_blocked.rollback()  # the first file's load carries on and commits, whole
     status, _, stderr = finish(run)
 

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -16,8 +15,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from fake_postgres import PasswordRefusingServer
-from processes import PROJECT_DIR
+from network import closed_port
+from processes import PROJECT_DIR, embedded_data_dir
 
 import db
 import errors
@@ -32,13 +31,6 @@ HOSTILE_NAMES = (
     'Mug "Classic", White',
     "Café ☕ 日本語",
 )
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 def test_hostile_product_names_are_stored_and_reported_verbatim(run_main, tmp_path, database_url):
@@ -109,31 +101,30 @@ def failed_run_output(run_main, tmp_path: Path, env: dict[str, str], verbose: bo
 
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
-def test_password_in_database_url_never_reaches_stderr_or_log(run_main, tmp_path, closed_port, verbose):
-    url = f"postgresql://clerk:{SECRET}@127.0.0.1:{closed_port}/sales"
-    output = failed_run_output(run_main, tmp_path, {"DATABASE_URL": url}, verbose)
-
-    assert SECRET not in output
-    assert f"clerk@127.0.0.1:{closed_port}/sales" in output  # still says which server failed
-
-
-@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
-def test_db_password_never_reaches_stderr_or_log(run_main, tmp_path, closed_port, verbose):
-    env = {"DATABASE_URL": "", "DB_HOST": "127.0.0.1", "DB_PORT": str(closed_port), "DB_USER": "clerk",
-           "DB_PASSWORD": SECRET}
-    output = failed_run_output(run_main, tmp_path, env, verbose)
-
-    assert SECRET not in output
-    assert f"clerk@127.0.0.1:{closed_port}" in output
-
-
-@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
-def test_refused_password_never_reaches_stderr_or_log(run_main, tmp_path, verbose):
-    with PasswordRefusingServer() as server:
-        url = f"postgresql://clerk:{SECRET}@127.0.0.1:{server.port}/sales"
+def test_password_in_database_url_never_reaches_stderr_or_log(run_main, tmp_path, verbose):
+    with closed_port() as port:
+        url = f"postgresql://clerk:{SECRET}@127.0.0.1:{port}/sales"
         output = failed_run_output(run_main, tmp_path, {"DATABASE_URL": url}, verbose)
 
-    assert server.passwords == [SECRET.encode()]
+    assert SECRET not in output
+    assert f"clerk@127.0.0.1:{port}/sales" in output  # still says which server failed
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_db_password_never_reaches_stderr_or_log(run_main, tmp_path, verbose):
+    with closed_port() as port:
+        env = {"DATABASE_URL": "", "DB_HOST": "127.0.0.1", "DB_PORT": str(port), "DB_USER": "clerk",
+               "DB_PASSWORD": SECRET}
+        output = failed_run_output(run_main, tmp_path, env, verbose)
+
+    assert SECRET not in output
+    assert f"clerk@127.0.0.1:{port}" in output
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_refused_password_never_reaches_stderr_or_log(run_main, tmp_path, password_server, verbose):
+    output = failed_run_output(run_main, tmp_path, {"DATABASE_URL": password_server.url(SECRET)}, verbose)
+
     assert SECRET not in output
     assert "refused the credentials" in output
 
@@ -167,8 +158,8 @@ def test_outputs_rejects_and_log_are_private_to_their_owner(run_main, tmp_path):
     assert private(old_log)
 
 
-def test_embedded_server_listens_on_a_private_unix_socket_only(tmp_path):
-    with db.embedded_server(tmp_path / "data") as target:
+def test_embedded_server_listens_on_a_private_unix_socket_only():
+    with embedded_data_dir() as data, db.embedded_server(data) as target:
         connection = psycopg2.connect(**target.connect_kwargs)
         try:
             with connection.cursor() as cursor:
@@ -178,10 +169,10 @@ def test_embedded_server_listens_on_a_private_unix_socket_only(tmp_path):
                 (socket_folder,) = cursor.fetchone()
         finally:
             connection.close()
-    pgdata = (tmp_path / "data" / "pgdata").resolve()
+        pgdata = (data / "pgdata").resolve()
 
-    assert Path(socket_folder) == pgdata
-    assert stat.S_IMODE(pgdata.stat().st_mode) == 0o700  # only the server's own user (and root) reach the socket
+        assert Path(socket_folder) == pgdata
+        assert stat.S_IMODE(pgdata.stat().st_mode) == 0o700  # only the server's user (and root) reach the socket
 
 
 def test_embedded_server_refuses_a_data_folder_too_deep_for_a_private_socket(run_main, tmp_path):
