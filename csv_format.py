@@ -165,36 +165,49 @@ def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, code
 
 
 def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], None] | None = None) -> FileScan:
-    """One streaming pass: hash, strict decoding check, line count."""
+    """One streaming pass: hash, strict decoding check, line count.
+
+    A UTF-8 chunk of pure ASCII with no multi-byte sequence pending is valid without decoding it; the
+    check is then nearly free for the usual export.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder(layout.encoding)(errors="strict")
+    utf8 = layout.encoding == "utf-8-sig"
     size = newlines = 0
     last_byte = b""
     with path.open("rb") as stream:
         while chunk := stream.read(CHUNK_BYTES):
             digest.update(chunk)
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as error:
-                raise _undecodable(path, chunk, error, layout.encoding, offset=newlines) from None
+            if not (utf8 and chunk.isascii() and not decoder.getstate()[0]):
+                _check_decodes(decoder, chunk, path, layout.encoding, newlines)
             newlines += chunk.count(b"\n")
             size += len(chunk)
             last_byte = chunk[-1:]
             if on_bytes:
                 on_bytes(len(chunk))
+    _check_decodes(decoder, b"", path, layout.encoding, newlines, final=True)
     physical_lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
     return FileScan(digest.hexdigest(), size, max(physical_lines - 1, 0))
+
+
+def _check_decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, path: Path, codec: str, lines_before: int,
+                   final: bool = False) -> None:
+    try:
+        decoder.decode(chunk, final=final)
+    except UnicodeDecodeError as error:
+        raise _undecodable(path, chunk, error, codec, offset=lines_before) from None
 
 
 class CleanLines:
     """Checks the data lines of a canonical file as its bytes stream by, one regular expression per chunk.
 
     A clean line is one record on one line whose fields a plain COPY and the validating path read the same
-    way: an ISO date, a whole quantity of at most 9 digits, a plain non-negative price (no sign, exponent,
-    thousands separator or currency), and a product field that is either unquoted (no quote, delimiter or
-    line break) or quoted without a line break. Values either side accepts and the other does not
-    (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are not clean,
-    so such a file takes the validating path. Product names are checked after the COPY (see ingestion).
+    way: an ISO date, a whole quantity of at most 9 digits, a plain non-negative price (no minus, exponent,
+    thousands separator or currency), each optionally quoted, and a product field that is either unquoted
+    (no quote, delimiter or line break) or quoted without a line break. Values either side accepts and the
+    other does not (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are
+    not clean, so such a file takes the validating path. Product names are checked after the COPY (see
+    ingestion).
     """
 
     def __init__(self, layout: FileLayout) -> None:

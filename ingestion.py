@@ -4,13 +4,15 @@ Each file is loaded in one transaction into a partition of ``sales_data`` of its
 ledger row in ``loaded_files`` and its per-day-per-product rollup. Two ways in:
 
 * the fast path, for a clean canonical file (the four columns, ISO dates, UTF-8): a plain COPY of
-  the file into the partition, then one aggregate that both builds the rollup and re-checks every
-  value; any doubt (a COPY error, a record spanning lines, a negative price...) rolls back to a
-  savepoint and hands the file to the validating path;
+  the file into the partition, every line checked on its way to the server (``csv_format.CleanLines``),
+  then the rollup, whose distinct product names get the last check; any doubt (a line that is not
+  clean, a COPY error, a name with spaces around it...) rolls back to a savepoint and hands the file
+  to the validating path;
 * the validating path: every record parsed in Python with its physical line number; good rows are
   COPYed in, bad ones kept in ``rejected_rows`` with line, raw text and reason.
 
-Both paths store exactly the same rows for the same file (a test checks it).
+Both paths store exactly the same rows for the same file (tests check it, also for the values that
+PostgreSQL's input functions read differently from Python's).
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ log = get_logger(__name__)
 MAX_FIELD_CHARS = 10_000
 PROGRESS_MIN_BYTES = 20 << 20  # progress bars only for files of 20 MB and more
 LOG_EVERY_ROWS = 1_000_000
-COPY_CHUNK_BYTES = 256 << 10
+# Small enough that several chunks fit in the socket buffer: the server parses while this process reads and
+# checks the next one (with 256 KB chunks it waited, and the line check added its whole time to the COPY).
+COPY_CHUNK_BYTES = 64 << 10
 PROGRESS_EVERY_LINES = 10_000
 # Bounds on what the validating path remembers, so that its memory stays flat however large the file:
 MAX_DISTINCT_DATES = 100_000  # distinct date texts that choose the file's date format
@@ -567,10 +571,15 @@ def _store_rejects(cursor: psycopg2.extensions.cursor, file_id: int, rejects: IO
 def _build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
     """Aggregate the file's rows per day and product (exact NUMERIC sums) for the analysis step.
 
-    Built with CREATE TABLE AS so that PostgreSQL may scan the partition with parallel workers,
-    which INSERT ... SELECT does not allow.
+    Built with CREATE TABLE AS so that PostgreSQL may scan the partition with parallel workers, which
+    INSERT ... SELECT does not allow. The planner is told that workers cost nothing to start (next to a scan
+    of a whole file they do not) and given room for one in-memory hash table each: the parallel hash
+    aggregate it then picks took 0.25 s per million rows here, against 0.33 s serial and 0.45 s sorted.
+    Partitions under min_parallel_table_scan_size (8 MB) are still scanned without workers.
     """
-    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    cursor.execute("SET LOCAL parallel_setup_cost = 0")
+    cursor.execute("SET LOCAL parallel_tuple_cost = 0")
     cursor.execute("DROP TABLE IF EXISTS incoming_rollup")
     cursor.execute(sql.SQL(
         "CREATE TEMP TABLE incoming_rollup ON COMMIT DROP AS"

@@ -20,13 +20,14 @@ import json
 import os
 import random
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -47,6 +48,7 @@ SEED = 20260630
 FIRST_DAY = date(2023, 1, 1)
 DAYS = 3 * 365  # three years of trading: about 11,000 day x product groups in the rollup
 PLAIN_TABLE = "plain_copy"
+GENERATOR_BLOCK = 100_000
 KINDS = ("copy", "autosight", "validating")
 MAX_RATIO = 2.0
 MAX_RSS_MB = 200.0
@@ -57,6 +59,7 @@ class Measurement:
     kind: str
     rows: int
     seconds: float
+    client_cpu: float  # CPU seconds of this process (not the server's) over the same time
     max_rss_mb: float
     path: str  # how AutoSight loaded the file ("copy" or "validated"); "-" for the plain COPY
 
@@ -72,18 +75,21 @@ class Measurement:
 def canonical_lines(rows: int, seed: int = SEED) -> Iterator[str]:
     """``rows`` canonical CSV lines in date order: the bundled sample's products, prices and quantities.
 
-    Deterministic (fixed seed) and fast: product fields are quoted once, and only the choices are random.
+    Deterministic (fixed seed) and fast: product fields are quoted once, and the random choices are drawn a
+    block at a time, so that memory stays flat however many rows are asked for.
     """
     rng = random.Random(seed)
     products = [(_csv_field(name), f"{price:.2f}") for name, price, _ in PRODUCTS]
     weights = [weight for _, _, weight in PRODUCTS]
     days = [(FIRST_DAY + timedelta(days=offset)).isoformat() for offset in range(DAYS)]
-    chosen = rng.choices(range(len(products)), weights=weights, k=rows)
-    quantities = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS, k=rows)
-    for index in range(rows):
-        quantity = -quantities[index] if rng.random() < RETURN_PROBABILITY else quantities[index]
-        name, price = products[chosen[index]]
-        yield f"{days[index * DAYS // rows]},{name},{quantity},{price}\n"
+    for block_start in range(0, rows, GENERATOR_BLOCK):
+        size = min(GENERATOR_BLOCK, rows - block_start)
+        chosen = rng.choices(range(len(products)), weights=weights, k=size)
+        quantities = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS, k=size)
+        for offset in range(size):
+            quantity = -quantities[offset] if rng.random() < RETURN_PROBABILITY else quantities[offset]
+            name, price = products[chosen[offset]]
+            yield f"{days[(block_start + offset) * DAYS // rows]},{name},{quantity},{price}\n"
 
 
 def _csv_field(value: str) -> str:
@@ -106,38 +112,63 @@ def measure(kind: str, dsn: str, path: Path, rows: int) -> Measurement:
     connection = psycopg2.connect(dsn)
     try:
         if kind == "copy":
-            seconds, load_path = _plain_copy(connection, path), "-"
+            (seconds, client_cpu), load_path = _plain_copy(connection, path), "-"
         else:
-            seconds, load_path = _autosight(connection, path, rows, allow_fast_path=kind == "autosight")
+            db.migrate(connection)
+            seconds, client_cpu = _autosight(connection, path, rows, allow_fast_path=kind == "autosight")
+            load_path = _load_path(connection)
     finally:
         connection.close()
-    max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return Measurement(kind, rows, seconds, max_rss_mb, load_path)
+    return Measurement(kind, rows, seconds, client_cpu, peak_rss_mb(), load_path)
 
 
-def _plain_copy(connection: psycopg2.extensions.connection, path: Path) -> float:
+def _timer() -> Callable[[], tuple[float, float]]:
+    """Start timing; the function returned gives (elapsed seconds, CPU seconds of this process) since."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    return lambda: (time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process in MB.
+
+    On Linux, ``ru_maxrss`` survives exec: a child starts with its parent's peak (here, the generator's), so
+    the kernel's own high-water mark of this address space (VmHWM) is read instead when it is there.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _plain_copy(connection: psycopg2.extensions.connection, path: Path) -> tuple[float, float]:
     """CREATE TABLE + COPY + COMMIT in one transaction: the fastest a bare COPY of the file gets."""
-    started = time.perf_counter()
+    elapsed = _timer()
     with connection, connection.cursor() as cursor, path.open("rb") as stream:
         cursor.execute(sql.SQL("CREATE TABLE {} (sale_date date, product_name text, quantity integer,"
                                " price numeric)").format(sql.Identifier(PLAIN_TABLE)))
         cursor.copy_expert(sql.SQL("COPY {} FROM STDIN WITH (FORMAT csv, HEADER true)")
                            .format(sql.Identifier(PLAIN_TABLE)), stream)
-    return time.perf_counter() - started
+    return elapsed()
 
 
 def _autosight(connection: psycopg2.extensions.connection, path: Path, rows: int,
-               allow_fast_path: bool) -> tuple[float, str]:
+               allow_fast_path: bool) -> tuple[float, float]:
     """ingestion.ingest_file end to end: hash pass, COPY, validation, rollup, ledger, commit."""
-    db.migrate(connection)
-    started = time.perf_counter()
+    elapsed = _timer()
     outcome = ingestion.ingest_file(connection, path, ingestion.LoadOptions(allow_fast_path=allow_fast_path))
-    seconds = time.perf_counter() - started
+    times = elapsed()
     if (outcome.rows_read, outcome.rows_loaded) != (rows, rows):
         raise SystemExit(f"AutoSight loaded {outcome.rows_loaded} of {rows} rows ({outcome})")
+    return times
+
+
+def _load_path(connection: psycopg2.extensions.connection) -> str:
+    """How AutoSight loaded the file: "copy" (the fast path) or "validated"."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT load_options->>'path' FROM loaded_files")
-        return seconds, cursor.fetchone()[0]
+        return str(cursor.fetchone()[0])
 
 
 def _run_measurement(kind: str, server_dsn: str, path: Path, rows: int) -> Measurement:
@@ -191,7 +222,8 @@ def bench_size(server_dsn: str, folder: Path, rows: int, kinds: list[str], repea
         for kind in kinds:
             result = _run_measurement(kind, server_dsn, path, rows)
             print(f"  {kind:<10} {result.seconds:7.2f} s  {result.rows_per_second:>12,.0f} rows/s"
-                  f"  peak RSS {result.max_rss_mb:6.1f} MB  (path: {result.path})", flush=True)
+                  f"  client CPU {result.client_cpu:6.2f} s  peak RSS {result.max_rss_mb:6.1f} MB"
+                  f"  (path: {result.path})", flush=True)
             results.append(result)
     path.unlink()
     return results
@@ -228,6 +260,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A plain `kill` then still stops the embedded server and removes the temporary folders (finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.measure:  # the child process of one measurement
         print(json.dumps(measure(args.measure, args.dsn, args.file, args.rows[0]).__dict__))
         return 0
