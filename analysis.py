@@ -102,7 +102,7 @@ def _daily(cursor: psycopg2.extensions.cursor, period: Period) -> list[DailyReve
         "WITH r AS (SELECT sale_date, sum(revenue) AS revenue, sum(quantity) AS quantity,"
         "  sum(transactions) AS transactions FROM sales_daily_product"
         "  WHERE sale_date BETWEEN %(start)s AND %(end)s GROUP BY sale_date)"
-        " SELECT d.day, coalesce(r.revenue, 0)::numeric(20,2), coalesce(r.quantity, 0), coalesce(r.transactions, 0)"
+        " SELECT d.day, coalesce(r.revenue, 0.00), coalesce(r.quantity, 0), coalesce(r.transactions, 0)"
         " FROM (SELECT %(start)s::date + n AS day FROM generate_series(0, %(end)s::date - %(start)s::date) AS n) AS d"
         " LEFT JOIN r ON r.sale_date = d.day ORDER BY d.day",
         {"start": period.start, "end": period.end},
@@ -137,7 +137,7 @@ def _revenue_before(cursor: psycopg2.extensions.cursor, day: date) -> Decimal | 
     """
     cursor.execute(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM sales_daily_product WHERE sale_date < %(day)s)"
-        " THEN (SELECT coalesce(sum(revenue), 0)::numeric(20,2) FROM sales_daily_product"
+        " THEN (SELECT coalesce(sum(revenue), 0.00) FROM sales_daily_product"
         "       WHERE sale_date = %(day)s::date - 1) END",
         {"day": day},
     )

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--map", metavar="canonical=source,...",
                         help="column mapping, e.g. sale_date=ORDERDATE,product_name=PRODUCTLINE,"
                              "quantity=QUANTITYORDERED,price=PRICEEACH; revenue=COLUMN takes a line-total "
-                             "column instead of price (unit price = total / quantity)")
+                             "column instead of price (unit price = total / quantity); quantity=N (a whole "
+                             "number naming no column) gives every row the quantity N")
     parser.add_argument("--date-format", metavar="FMT",
                         help="strptime format of the dates, e.g. %%d/%%m/%%Y, when they are not ISO and cannot "
                              "be detected unambiguously ('/', '-' and '.' are interchangeable)")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
+from psycopg2 import sql
 
 import embedded_server as embedded
 from errors import ConfigError, DatabaseUnavailable, LockHeld
@@ -240,3 +243,45 @@ def _try_lock(connection: psycopg2.extensions.connection) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,))
         return bool(cursor.fetchone()[0])
+
+
+@contextlib.contextmanager
+def scratch_database(server_dsn: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of ``server_dsn``, dropped afterwards; yields its DSN.
+
+    For the tests and the benchmarks, which each measure or check on a clean database.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _execute_autocommit(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
+    finally:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        _execute_autocommit(server_dsn, drop)
+
+
+def _execute_autocommit(dsn: str, statement: sql.Composable) -> None:
+    """CREATE and DROP DATABASE cannot run inside a transaction block."""
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def server_or_temporary_embedded(database_url: str | None) -> Iterator[str]:
+    """The DSN of ``database_url`` if given, else of an embedded server in a temporary folder removed afterwards.
+
+    For the tests and the benchmarks. The folder is made by ``tempfile`` (not under pytest's own
+    temporary folder, which pytest resets to mode 0700 when another session starts, locking out the
+    server's system user).
+    """
+    if database_url:
+        yield database_url
+        return
+    with tempfile.TemporaryDirectory(prefix="autosight-pg-", ignore_cleanup_errors=True) as folder, \
+            embedded_server(Path(folder)) as target:
+        yield str(target.connect_kwargs["dsn"])

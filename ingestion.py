@@ -60,6 +60,9 @@ RAW_DATES_BATCH = 10_000  # raw date texts (times of day included) collected bef
 MAX_MONEY_SAMPLES = 200_000  # distinct amounts that choose the file's decimal mark
 DATE_CACHE_SIZE = 100_000  # parsed date texts kept (a file of timestamps has millions of distinct ones)
 INT_RANGE = range(-(2**31), 2**31)
+# What the validating path writes for COPY: the canonical columns plus the line total (empty: none given).
+VALIDATED_COLUMNS = (*CANONICAL_COLUMNS, "line_total")
+SaleRow = tuple[date, str, int, Decimal, Decimal | None]
 csv.field_size_limit(64 << 20)
 
 
@@ -248,7 +251,7 @@ def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayou
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
         counts = _validate_rows(path, layout, scan, date_format, decimal_comma, good_rows, rejects)
         good_rows.seek(0)
-        cursor.copy_expert(_copy_into(file_id, CANONICAL_COLUMNS, ",", header=False), good_rows,
+        cursor.copy_expert(_copy_into(file_id, VALIDATED_COLUMNS, ",", header=False), good_rows,
                            size=COPY_CHUNK_BYTES)
     _build_rollup(cursor, file_id)
     return counts, {**base_options, "date_format": date_format, "decimal_comma": decimal_comma, "path": "validated"}
@@ -452,7 +455,8 @@ class _RawText:
 
 
 class _RowParser:
-    """Turns a record into (sale_date, product, quantity, unit price), or the reason it is rejected."""
+    """Turns a record into (sale_date, product, quantity, unit price, line total or None), or the reason it is
+    rejected."""
 
     def __init__(self, layout: FileLayout, date_format: str, decimal_comma: bool) -> None:
         self._layout = layout
@@ -462,7 +466,7 @@ class _RowParser:
         self._dates: dict[str, date | None] = {}
         self._line_total = "revenue" in layout.columns
 
-    def parse(self, row: list[str]) -> tuple[date, str, int, Decimal] | str:
+    def parse(self, row: list[str]) -> SaleRow | str:
         if len(row) != len(self._header):
             return "wrong_field_count"
         text = "".join(row)  # one C-level pass instead of a Python loop over the fields, for every row
@@ -476,7 +480,7 @@ class _RowParser:
             return "repeated_header"
         return parsed
 
-    def _parse_values(self, row: list[str]) -> tuple[date, str, int, Decimal] | str:
+    def _parse_values(self, row: list[str]) -> SaleRow | str:
         columns = self._layout.columns
         sale_date = self._date(row[columns["sale_date"]])
         if sale_date is None:
@@ -487,10 +491,10 @@ class _RowParser:
         quantity = self._quantity(row)
         if quantity is None or quantity not in INT_RANGE:
             return "bad_quantity"
-        price = self._unit_price(row, quantity)
-        if isinstance(price, str):
-            return price
-        return sale_date, product, quantity, price
+        money = self._money(row, quantity)
+        if isinstance(money, str):
+            return money
+        return (sale_date, product, quantity, *money)
 
     def _quantity(self, row: list[str]) -> int | None:
         if self._layout.quantity_constant is not None:
@@ -505,22 +509,23 @@ class _RowParser:
             self._dates[text] = csv_values.parse_date(text, self._date_format)
         return self._dates[text]
 
-    def _unit_price(self, row: list[str], quantity: int) -> Decimal | str:
+    def _money(self, row: list[str], quantity: int) -> tuple[Decimal, Decimal | None] | str:
+        """(unit price, line total or None): the line total is kept as given, so revenue is exact."""
         column = "revenue" if self._line_total else "price"
         amount = csv_values.parse_money(row[self._layout.columns[column]], self._decimal_comma)
         if amount is None or not amount.is_finite():
             return "bad_price"
         if self._line_total:
             return _price_from_line_total(amount, quantity)
-        return amount if amount >= 0 else "negative_price"
+        return (amount, None) if amount >= 0 else "negative_price"
 
 
-def _price_from_line_total(total: Decimal, quantity: int) -> Decimal | str:
-    """Unit price = line total / quantity, precise enough that round(quantity * price, 2) == total."""
+def _price_from_line_total(total: Decimal, quantity: int) -> tuple[Decimal, Decimal] | str:
+    """The unit price implied by a line total (total / quantity); the total itself stays the revenue."""
     if quantity == 0:
-        return Decimal(0) if total == 0 else "bad_quantity"
+        return (Decimal(0), total) if total == 0 else "bad_quantity"
     price = total / quantity
-    return price if price >= 0 else "negative_price"
+    return (price, total) if price >= 0 else "negative_price"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,7 +588,8 @@ def _build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
     cursor.execute("DROP TABLE IF EXISTS incoming_rollup")
     cursor.execute(sql.SQL(
         "CREATE TEMP TABLE incoming_rollup ON COMMIT DROP AS"
-        " SELECT sale_date, product_name, sum(quantity) AS quantity, sum(round(quantity * price, 2)) AS revenue,"
+        " SELECT sale_date, product_name, sum(quantity) AS quantity,"
+        " sum(coalesce(line_total, quantity * price)) AS revenue,"
         " count(*) AS transactions FROM {} GROUP BY sale_date, product_name").format(_partition(file_id)))
     cursor.execute("INSERT INTO sales_daily_product (file_id, sale_date, product_name, quantity, revenue, transactions)"
                    " SELECT %s, sale_date, product_name, quantity, revenue, transactions FROM incoming_rollup",

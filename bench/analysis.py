@@ -33,9 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -218,7 +216,7 @@ def run_scenario(server_dsn: str, scenario: str, args: argparse.Namespace, folde
     print(f"\n== {scenario}", flush=True)
     products = product_prices(args.products)
     timings = []
-    with fresh_database(server_dsn) as dsn:
+    with db.scratch_database(server_dsn, "bench_analysis") as dsn:
         connection = psycopg2.connect(dsn)
         try:
             db.migrate(connection)
@@ -235,34 +233,6 @@ def run_scenario(server_dsn: str, scenario: str, args: argparse.Namespace, folde
 # Servers and databases
 
 
-@contextmanager
-def server(database_url: str | None) -> Iterator[str]:
-    """The DSN of an admin database on the server to measure on (embedded in a temp folder by default)."""
-    if database_url:
-        yield database_url
-        return
-    with tempfile.TemporaryDirectory(prefix="autosight-bench-") as folder, db.embedded_server(Path(folder)) as target:
-        yield str(target.connect_kwargs["dsn"])
-
-
-@contextmanager
-def fresh_database(server_dsn: str) -> Iterator[str]:
-    name = f"bench_analysis_{uuid.uuid4().hex[:8]}"
-    _admin(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
-    finally:
-        _admin(server_dsn, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _admin(dsn: str, statement: sql.Composable) -> None:
-    connection = psycopg2.connect(dsn)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +266,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with server(args.database_url) as server_dsn, tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp:
+    with (db.server_or_temporary_embedded(args.database_url) as server_dsn,
+          tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp):
         timings = [timing for scenario in args.scenarios
                    for timing in run_scenario(server_dsn, scenario, args, Path(tmp))]
     print("\nmedian of", args.repeat, "runs after a warm-up\n")

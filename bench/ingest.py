@@ -26,9 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -173,41 +171,18 @@ def _load_path(connection: psycopg2.extensions.connection) -> str:
 
 def _run_measurement(kind: str, server_dsn: str, path: Path, rows: int) -> Measurement:
     """Run ``measure`` in a fresh Python process, on a database created for it and dropped after."""
-    name = f"bench_{kind}_{uuid.uuid4().hex[:8]}"
-    _admin(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        dsn = psycopg2.extensions.make_dsn(server_dsn, dbname=name)
+    with db.scratch_database(server_dsn, f"bench_{kind}") as dsn:
         result = subprocess.run([sys.executable, __file__, "--measure", kind, "--dsn", dsn, "--file", str(path),
                                  "--rows", str(rows)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise SystemExit(f"measurement {kind} failed:\n{result.stderr}")
         return Measurement(**json.loads(result.stdout))
-    finally:
-        _admin(server_dsn, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _admin(dsn: str, statement: sql.Composable) -> None:
-    connection = psycopg2.connect(dsn)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 # ---------------------------------------------------------------------------------------------
 # The run: generate, measure, report
 
 
-@contextmanager
-def server(database_url: str | None) -> Iterator[str]:
-    """The DSN of an admin database on the server to measure on (embedded in a temp folder by default)."""
-    if database_url:
-        yield database_url
-        return
-    with tempfile.TemporaryDirectory(prefix="autosight-bench-") as folder, db.embedded_server(Path(folder)) as target:
-        yield str(target.connect_kwargs["dsn"])
 
 
 def bench_size(server_dsn: str, folder: Path, rows: int, kinds: list[str], repeat: int) -> list[Measurement]:
@@ -267,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     kinds = ["copy", "autosight", *(["validating"] if args.validating else [])]
     lines, passed = [], True
-    with server(args.database_url) as server_dsn, tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp:
+    with (db.server_or_temporary_embedded(args.database_url) as server_dsn,
+          tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp):
         os.chmod(tmp, 0o755)
         for rows in args.rows:
             line, ok = summary(rows, bench_size(server_dsn, Path(tmp), rows, kinds, args.repeat))

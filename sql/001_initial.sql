@@ -27,12 +27,14 @@ CREATE TABLE sales_data (
     sale_date    date    NOT NULL,
     product_name text    NOT NULL,
     quantity     integer NOT NULL,
-    price        numeric NOT NULL
+    price        numeric NOT NULL,  -- unit price
+    line_total   numeric            -- the file's line total when it gave one (--map revenue=COLUMN)
 ) PARTITION BY LIST (file_id);
 
--- Revenue of a row, exact to the cent (NUMERIC, never float).
+-- Revenue of a row, exact: the line total as the file gave it, else quantity x unit price.
+-- NUMERIC, never float, never rounded per row; reports round the sums to the cent.
 CREATE VIEW sales_with_revenue AS
-SELECT s.*, round(s.quantity * s.price, 2) AS revenue
+SELECT s.*, coalesce(s.line_total, s.quantity * s.price) AS revenue
 FROM sales_data AS s;
 
 -- Daily x product rollup per file, maintained at ingestion: analysis reads this, never raw rows,
@@ -42,7 +44,7 @@ CREATE TABLE sales_daily_product (
     sale_date    date          NOT NULL,
     product_name text          NOT NULL,
     quantity     bigint        NOT NULL,
-    revenue      numeric(20,2) NOT NULL,
+    revenue      numeric       NOT NULL,
     transactions bigint        NOT NULL,
     PRIMARY KEY (file_id, sale_date, product_name)
 );

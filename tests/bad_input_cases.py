@@ -4,8 +4,8 @@ Tests parametrize over ``CASES`` (``ids=[case.test_id for case in CASES]``). Con
 
 * ``outcome == "loaded"``: the run succeeds; exactly ``rows_loaded`` rows reach ``sales_data`` and
   ``rows_rejected`` rows are rejected, with ``reasons`` counting them by reason code. Blank lines are not
-  rows: neither loaded nor rejected. ``revenue`` is the exact sum of ``round(quantity * price, 2)`` over the
-  loaded rows, computed by hand in the comments.
+  rows: neither loaded nor rejected. ``revenue`` is the exact sum of ``quantity * price`` over the loaded
+  rows (no row rounded), computed by hand in the comments.
 * ``reject_lines``: the physical line numbers (1-based, the header is line 1) on which each rejected
   record starts, in file order. A quoted field spanning lines counts every physical line.
 * ``outcome == "refused"``: the run exits with "input refused" (65), loads nothing, and its one stderr line

@@ -10,7 +10,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,32 +27,16 @@ import db  # noqa: E402
 
 @pytest.fixture(scope="session")
 def server_dsn() -> Iterator[str]:
-    """A DSN of a database on the test server, used to create and drop the per-test databases.
-
-    The embedded server's folder is made outside pytest's temporary folder: pytest resets that one
-    to mode 0700 whenever another session starts, which locks out the server's own system user.
-    """
-    external = os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")
-    if external:
-        yield external
-        return
-    folder = Path(tempfile.mkdtemp(prefix="autosight-test-pg-"))
-    try:
-        with db.embedded_server(folder) as target:
-            yield str(target.connect_kwargs["dsn"])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    """A DSN of a database on the test server, used to create and drop the per-test databases."""
+    with db.server_or_temporary_embedded(os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")) as dsn:
+        yield dsn
 
 
 @pytest.fixture
 def database_url(server_dsn: str) -> Iterator[str]:
     """A fresh, empty database for one test; its DSN is usable as DATABASE_URL."""
-    name = f"autosight_test_{uuid.uuid4().hex[:12]}"
-    _admin(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
-    finally:
-        _admin(server_dsn, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with db.scratch_database(server_dsn, "autosight_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -63,16 +46,6 @@ def connection(database_url: str) -> Iterator[psycopg2.extensions.connection]:
     db.migrate(conn)
     try:
         yield conn
-    finally:
-        conn.close()
-
-
-def _admin(dsn: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement)
     finally:
         conn.close()
 

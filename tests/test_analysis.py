@@ -123,14 +123,32 @@ def test_share_is_null_when_the_period_total_is_not_positive(connection, tmp_pat
     assert [p.revenue_share_pct for p in result.products] == [None] * len(result.products)
 
 
-def test_revenue_is_summed_exactly_per_row_rounded_to_the_cent(connection, tmp_path):
-    # 3 x 0.335 = 1.005 -> 1.01 per row (half up); 1000 rows are 1010.00, where float sums drift.
+def test_revenue_is_exact_per_row_and_summed_exactly(connection, tmp_path):
+    # 3 x 0.335 = 1.005 exactly, never rounded per row (that would make 1.01 a row and 1010.00 in all);
+    # 1000 rows are 1005.000, where float sums drift. Only the report rounds, once, to the cent.
     ingest(connection, tmp_path / "cents.csv", *["2024-03-01,Gum,3,0.335"] * 1000)
 
     result = run(connection)
 
-    assert daily(result) == [("2024-03-01", "1010.00", 3000, 1000)]
-    assert products(result) == [("Gum", 3000, "1010.00", "100.00", 1)]
+    assert daily(result) == [("2024-03-01", "1005.000", 3000, 1000)]
+    assert products(result) == [("Gum", 3000, "1005.000", "100.00", 1)]
+    assert str(result.total_revenue) == "1005.000"
+
+
+def test_the_change_is_computed_from_the_exact_daily_revenues(connection, tmp_path):
+    # 120.00, 144.005, 172.815. Day 2: +24.005 / 120.00 = +20.0041..% -> 20.00, not above the 20 % threshold
+    # (from the day rounded to 144.01 it would read +20.0083..% -> 20.01, Strong). Day 3: +28.81 / 144.005
+    # = +20.0062..% -> 20.01, Strong (from a baseline rounded to 144.01: +20.0020..% -> 20.00, Moderate).
+    ingest(connection, tmp_path / "exact.csv", "2024-03-01,Tea,8,15.00", "2024-03-02,Tea Sampler,1,144.005",
+           "2024-03-03,Tea Sampler,1,172.815")
+
+    result = run(connection)
+
+    assert daily(result) == [("2024-03-01", "120.00", 8, 1), ("2024-03-02", "144.005", 1, 1),
+                             ("2024-03-03", "172.815", 1, 1)]
+    assert trends(result) == [("2024-03-01", None, "No Baseline"), ("2024-03-02", "20.00", "Moderate Growth"),
+                              ("2024-03-03", "20.01", "Strong Growth")]
+    assert trends(run(connection, PeriodFilter(start=date(2024, 3, 3)))) == [("2024-03-03", "20.01", "Strong Growth")]
 
 
 def test_rows_of_several_files_on_the_same_day_and_product_are_added(connection, tmp_path):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import psycopg2.extensions
+import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT_DIR / "data" / "sample_sales.csv"
@@ -31,26 +35,39 @@ def run(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProce
 
 
 def sample_revenue() -> Decimal:
+    """The exact sum of quantity x price over the sample (no row rounded), as the report shows it: to the cent."""
     with SAMPLE.open(newline="") as stream:
-        return sum(((Decimal(row["quantity"]) * Decimal(row["price"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
-                    for row in csv.DictReader(stream)), Decimal("0"))
+        exact = sum((Decimal(row["quantity"]) * Decimal(row["price"]) for row in csv.DictReader(stream)), Decimal("0"))
+    return exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def test_fresh_machine_run_uses_embedded_postgres_and_is_repeatable(tmp_path):
-    first = run(tmp_path, env=clean_environment())
+@pytest.fixture
+def fresh_folder() -> Iterator[Path]:
+    """An empty working folder, as a new user has, with a short path: the embedded server's data folder is
+    ``.autosight`` in it, and as root its socket path must stay short (pytest's own temporary folders are too
+    deep for it, and pytest resets them to mode 0700, which locks out the server's system user)."""
+    folder = Path(tempfile.mkdtemp(prefix="autosight-e2e-")).resolve()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_fresh_machine_run_uses_embedded_postgres_and_is_repeatable(fresh_folder):
+    first = run(fresh_folder, env=clean_environment())
 
     assert first.returncode == 0, first.stderr
     assert first.stdout == "" and first.stderr == ""
-    report = json.loads((tmp_path / "report.json").read_text())
+    report = json.loads((fresh_folder / "report.json").read_text())
     assert Decimal(str(report["executive_summary"]["total_revenue"])) == sample_revenue()
-    assert (tmp_path / "revenue.png").read_bytes().startswith(PNG_SIGNATURE)
-    log = (tmp_path / "autosight.log").read_text()
-    assert "database: embedded PostgreSQL in " + str(tmp_path / ".autosight" / "pgdata") in log
+    assert (fresh_folder / "revenue.png").read_bytes().startswith(PNG_SIGNATURE)
+    log = (fresh_folder / "autosight.log").read_text()
+    assert "database: embedded PostgreSQL in " + str(fresh_folder / ".autosight" / "pgdata") in log
 
-    second = run(tmp_path, env=clean_environment())
+    second = run(fresh_folder, env=clean_environment())
 
     assert second.returncode == 0, second.stderr
-    again = json.loads((tmp_path / "report.json").read_text())
+    again = json.loads((fresh_folder / "report.json").read_text())
     assert again["executive_summary"] == report["executive_summary"]
     assert again["data_quality"]["rows_loaded"] == report["data_quality"]["rows_loaded"]
 

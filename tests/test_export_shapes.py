@@ -3,7 +3,8 @@
 Each fixture in tests/data/exports imitates, in a few rows, one of the public exports listed in
 docs/DATASETS.md (encoding, line endings, delimiter, quoting, number and date formats, ragged or blank
 rows). The flags are the ones documented there for the real file. Expected revenues are written out by
-hand below: the sum of each loaded row's revenue rounded to the cent.
+hand below: the exact sum of each loaded row's revenue (its line total as given, or quantity x unit price),
+no row rounded.
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ EXPORT_CASES = [
     Export("supermarket_currency_symbols.csv", ("--map", SUPERMARKET_MAP), 4,
            total("522.83", "76.40", "80.60", "999.60"), date(2019, 1, 5), date(2019, 3, 17)),
     # UTF-8 BOM, CRLF, NBSP and "" escapes in product names, line totals with 3 decimals: each line's
-    # revenue is rounded to the cent (907.152 -> 907.15, 22.368 -> 22.37, 0.444 -> 0.44).
+    # revenue is its total exactly as given (907.152, 22.368, 0.444), never rounded to the cent.
     Export("superstore_bom.csv", ("--map", SUPERSTORE_MAP), 6,
-           total("261.96", "731.94", "665.88", "907.15", "22.37", "0.44"), date(2016, 6, 9), date(2019, 4, 15),
+           total("261.96", "731.94", "665.88", "907.152", "22.368", "0.444"), date(2016, 6, 9), date(2019, 4, 15),
            products=frozenset({"Bush Somerset Collection Bookcase",
                                "Hon Deluxe Fabric Upholstered Stacking Chairs, Rounded Back",
                                'Stur-D-Stor Shelving, Vertical 5-Shelf: 72"H x 36"W x 18 1/2"D',
@@ -70,7 +71,7 @@ EXPORT_CASES = [
                                "Lumber Crayons"})),
     # The same lines in a European export: BOM, ';', decimal comma, DD/MM/YYYY, years + 2.
     Export("superstore_eu_semicolon.csv", ("--map", SUPERSTORE_MAP), 6,
-           total("261.96", "731.94", "665.88", "907.15", "22.37", "0.44"), date(2018, 6, 9), date(2021, 4, 15)),
+           total("261.96", "731.94", "665.88", "907.152", "22.368", "0.444"), date(2018, 6, 9), date(2021, 4, 15)),
     # '$55' prices, DD-MM-YY and DD/MM/YY mixed, a row with blank price and quantity (line 9), the last two
     # records repeated verbatim (kept: without a key, two identical lines may be two identical sales).
     Export("walmart_10k.csv", ("--map", "sale_date=date,product_name=category,quantity=quantity,price=unit_price"), 13,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg2.extensions
@@ -23,16 +23,15 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def expected_revenue(path: Path, delimiter: str = ",") -> Decimal:
-    """Sum of round(quantity * price, 2) over a canonical CSV, computed here with Decimal."""
+    """Sum of the exact quantity * price (never rounded per row) over a canonical CSV, computed here with Decimal."""
     with path.open(newline="", encoding="utf-8-sig") as stream:
         rows = list(csv.DictReader(stream, delimiter=delimiter))
-    return sum(((Decimal(row["quantity"]) * Decimal(row["price"])).quantize(CENT, ROUND_HALF_UP) for row in rows),
-               Decimal("0"))
+    return sum((Decimal(row["quantity"]) * Decimal(row["price"]) for row in rows), Decimal("0"))
 
 
 def stored(connection: psycopg2.extensions.connection) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT sale_date::text, product_name, quantity, price::text FROM sales_data"
+        cursor.execute("SELECT sale_date::text, product_name, quantity, price::text, line_total::text FROM sales_data"
                        " ORDER BY 1, 2, 3, 4")
         return cursor.fetchall()
 
@@ -66,8 +65,10 @@ def test_clean_canonical_file_is_copied_whole(connection, canonical_file):
     outcome = load(connection, canonical_file)
 
     assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 29, 29, 0)
+    # The return's -2 x 3.333 = -6.666 counts exactly: the total has 3 decimals, no row is rounded.
     assert total_revenue(connection) == expected_revenue(canonical_file)
     assert rollup_revenue(connection) == expected_revenue(canonical_file)
+    assert expected_revenue(canonical_file) != expected_revenue(canonical_file).quantize(CENT)
     assert scalar(connection, "SELECT load_options->>'path' FROM loaded_files") == "copy"
 
 
@@ -158,15 +159,21 @@ def test_file_above_reject_threshold_is_refused_and_nothing_stored(connection, c
 
 
 def test_line_total_mapping_keeps_revenue_exact(connection, tmp_path):
+    # 10.00 / 3 and 2871.00 / 7 have no exact unit price; 907.152 and 0.4444 have more than 2 decimals.
     path = write(tmp_path / "orders.csv", "ORDERDATE,PRODUCTCODE,QUANTITYORDERED,SALES\n"
                  "1/6/2003 0:00,S10_1678,3,10.00\n1/13/2003 0:00,S10_1678,7,2871.00\n"
-                 "2/24/2003 0:00,S18_2248,-1,-99.99\n")
+                 "2/24/2003 0:00,S18_2248,-1,-99.99\n3/3/2003 0:00,S24_2011,6,907.152\n"
+                 "3/4/2003 0:00,S24_2011,1,0.4444\n")
 
     outcome = load(connection, path, column_map={"sale_date": "ORDERDATE", "product_name": "PRODUCTCODE",
                                                  "quantity": "QUANTITYORDERED", "revenue": "SALES"})
 
-    assert outcome.rows_loaded == 3
-    assert total_revenue(connection) == Decimal("10.00") + Decimal("2871.00") - Decimal("99.99")
+    assert outcome.rows_loaded == 5
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT line_total::text, revenue::text FROM sales_with_revenue ORDER BY sale_date")
+        assert cursor.fetchall() == [(total, total) for total in ("10.00", "2871.00", "-99.99", "907.152", "0.4444")]
+    expected = Decimal("10.00") + Decimal("2871.00") - Decimal("99.99") + Decimal("907.152") + Decimal("0.4444")
+    assert total_revenue(connection) == rollup_revenue(connection) == expected
     assert scalar(connection, "SELECT min(sale_date)::text FROM sales_data") == "2003-01-06"
 
 

@@ -2,8 +2,9 @@
 
 The generated shop is closed on Sundays and on two holidays (zero days inside the period, twice two of
 them in a row), takes returns (negative quantities; one day of returns only, so a negative day),
-grows over the weeks, sells one product only now and then, has prices with three decimals (rows are
-rounded to the cent, half up), days built to sit on the 20 % threshold, and two bad rows.
+grows over the weeks, sells one product only now and then, has prices with three decimals (a row's
+revenue is exact, never rounded: the report rounds each figure once, to the cent, half up), days built to
+sit on the 20 % threshold, and two bad rows.
 
 ``python main.py`` runs as cron would run it; the test then reads the CSV with ``csv`` and computes
 what PRODUCT.md says the report must hold, without calling any project code. The forecast models other
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -37,10 +38,13 @@ LAST_DAY = date(2024, 3, 9)  # a Saturday
 # Days the shop stayed closed: with the Sunday next to them, two zero days in a row.
 HOLIDAYS = (date(2024, 1, 29), date(2024, 2, 10))
 RETURNS_ONLY = date(2024, 2, 21)  # nothing sold, two returns: a negative day
-# Mon 100.00, Tue 120.00 (+20.00 %: Moderate), Wed 144.01 (+20.0083 % -> 20.01 %: Strong), Thu the same.
+# Mon 100.00, Tue 120.00 (+20.00 %: Moderate), Wed 144.005 (+20.0042 % -> 20.00 %: Moderate, from the exact
+# revenue; the day shows as 144.01, from which the change would read +20.0083 % -> 20.01 %: Strong), Thu the
+# same (No Change), Fri 172.815 (+20.0062 % -> 20.01 %: Strong; against the 144.01 shown: 20.00 %, Moderate).
 THRESHOLD_DAYS = {date(2024, 3, 4): [("Mug", 8, "12.50")], date(2024, 3, 5): [("Mug", 8, "15.00")],
                   date(2024, 3, 6): [("Tea Sampler", 1, "144.005")],
-                  date(2024, 3, 7): [("Tea Sampler", 1, "144.005")]}
+                  date(2024, 3, 7): [("Tea Sampler", 1, "144.005")],
+                  date(2024, 3, 8): [("Tea Sampler", 1, "172.815")]}
 REGULAR = {"Beans 1kg": "18.90", "Filter Papers": "3.495", "Mug": "7.25", "Tea Sampler": "12.345"}
 OCCASIONAL = ("Gift Box", "49.99")
 BAD_ROWS = {"bad_date": "2024-02-30,Mug,1,7.25", "bad_quantity": "2024-01-17,Mug,two,7.25"}
@@ -106,7 +110,7 @@ class Row:
 
 
 def read_csv(path: Path) -> tuple[list[Row], Counter[str]]:
-    """The rows as PRODUCT.md loads them (revenue = quantity x price to the cent, half up), and the rejects."""
+    """The rows as they are loaded (revenue = quantity x price exactly, never rounded), and the rejects."""
     rows, rejected = [], Counter[str]()
     with path.open(newline="", encoding="utf-8") as stream:
         for record in csv.DictReader(stream):
@@ -119,7 +123,7 @@ def read_csv(path: Path) -> tuple[list[Row], Counter[str]]:
                 rejected["bad_quantity"] += 1
                 continue
             quantity = int(record["quantity"])
-            revenue = (quantity * Decimal(record["price"])).quantize(CENT, rounding=ROUND_HALF_UP)
+            revenue = quantity * Decimal(record["price"])
             rows.append(Row(day, record["product_name"], quantity, revenue))
     return rows, rejected
 
@@ -166,7 +170,10 @@ def trend(today: Decimal, yesterday: Decimal | None, threshold: Decimal) -> dict
 
 
 def product_table(rows: list[Row]) -> list[dict[str, Any]]:
-    """Highest revenue first, ties by name (code points) sharing a rank; share null when total <= 0."""
+    """Highest revenue first, ties by name (code points) sharing a rank; share null when total <= 0.
+
+    Order, ranks and shares come from the exact revenues; the report shows each revenue rounded to the cent.
+    """
     quantity: Counter[str] = Counter()
     revenue: dict[str, Decimal] = {}
     for row in rows:
@@ -174,7 +181,7 @@ def product_table(rows: list[Row]) -> list[dict[str, Any]]:
         revenue[row.product] = revenue.get(row.product, Decimal(0)) + row.revenue
     total = sum(revenue.values(), Decimal(0))
     names = sorted(revenue, key=lambda name: (-revenue[name], name))
-    return [{"product": name, "quantity": quantity[name], "revenue": revenue[name],
+    return [{"product": name, "quantity": quantity[name], "revenue": rounded(revenue[name]),
              "revenue_share_pct": rounded(Fraction(revenue[name]) * 100 / Fraction(total)) if total > 0 else None,
              "rank": 1 + sum(other > revenue[name] for other in revenue.values())} for name in names]
 
@@ -245,7 +252,11 @@ RECOMPUTED_MODELS = {"naive": naive, "seasonal_naive": seasonal_naive, "weekday_
 
 def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshold: Decimal,
                      window: int) -> dict[str, Any]:
-    """period, executive_summary (but the forecast), product_performance and trend_analysis."""
+    """period, executive_summary (but the forecast), product_performance and trend_analysis.
+
+    Every sum, best or worst day and change is worked out on the exact revenues; money is rounded to the cent
+    only where the report shows it. "revenues" stays exact: it is what the forecast models are given.
+    """
     if period is None:
         return empty_figures(threshold)
     start, end = period
@@ -255,7 +266,7 @@ def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshol
     revenue = [totals.get(day, Decimal(0)) for day in days]
     first_data_day = min(row.day for row in rows)
     baseline = totals.get(start - timedelta(1), Decimal(0)) if start > first_data_day else None
-    trend_days = [{"date": day.isoformat(), "revenue": today, **trend(today, yesterday, threshold)}
+    trend_days = [{"date": day.isoformat(), "revenue": rounded(today), **trend(today, yesterday, threshold)}
                   for day, today, yesterday in zip(days, revenue, [baseline, *revenue[:-1]], strict=True)]
     products = product_table(inside)
     total = sum(revenue, Decimal(0))
@@ -264,11 +275,11 @@ def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshol
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat(), "days": len(days)},
         "summary": {
-            "total_revenue": total, "total_quantity": sum(row.quantity for row in inside),
+            "total_revenue": rounded(total), "total_quantity": sum(row.quantity for row in inside),
             "transactions": len(inside), "products": len(products),
             "average_daily_revenue": rounded(Fraction(total) / len(days)),
-            "best_day": {"date": days[best].isoformat(), "revenue": revenue[best]},
-            "worst_day": {"date": days[worst].isoformat(), "revenue": revenue[worst]},
+            "best_day": {"date": days[best].isoformat(), "revenue": rounded(revenue[best])},
+            "worst_day": {"date": days[worst].isoformat(), "revenue": rounded(revenue[worst])},
             "top_product": {key: products[0][key] for key in ("product", "revenue")},
             # the bottom row of product_performance: lowest revenue, and of tied names the last
             "lowest_product": {key: products[-1][key] for key in ("product", "revenue")},
@@ -411,7 +422,16 @@ def test_the_generated_data_has_what_the_checks_need(shop_csv):
     assert all(counts[label] > 1 for label in LABELS)
     assert any(d["change_pct"] == 0 and d["revenue"] == 0 for d in expected["trend_analysis"]["days"])
     by_day = {d["date"]: d for d in expected["trend_analysis"]["days"]}
-    assert [by_day[day]["change_pct"] for day in ("2024-03-05", "2024-03-06")] == [Decimal("20.00"), Decimal("20.01")]
+    assert [(by_day[day]["revenue"], by_day[day]["change_pct"], by_day[day]["trend"])
+            for day in ("2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08")] == [
+        (Decimal("120.00"), Decimal("20.00"), "Moderate Growth"),
+        (Decimal("144.01"), Decimal("20.00"), "Moderate Growth"),  # exact 144.005; from 144.01 it would be 20.01
+        (Decimal("144.01"), Decimal("0.00"), "No Change"),
+        (Decimal("172.82"), Decimal("20.01"), "Strong Growth"),  # exact 172.815 against exact 144.005
+    ]
+    assert trend(Decimal("144.01"), Decimal("120.00"), Decimal(20))["trend"] == "Strong Growth"
+    assert trend(Decimal("172.815"), Decimal("144.01"), Decimal(20))["trend"] == "Moderate Growth"
+    assert any(row.revenue != rounded(row.revenue) for row in rows)  # rows that rounding per row would change
     assert sum(row.revenue for row in rows[-30:]) > sum(row.revenue for row in rows[:30])  # a trend
 
 
