@@ -22,6 +22,7 @@ _SEPARATORS = re.compile(r"[-./]")
 _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)$"
 )
+_GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 # Currency symbols and codes a shop export may put around an amount.
@@ -84,10 +85,10 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
     return winners[0]
 
 
-def parse_quantity(text: str) -> int | None:
-    """A whole quantity ('3', '-1' for a return, '2.0'), or None."""
-    value = text.strip().replace(",", "") if "," in text and "." not in text else text.strip()
-    if not _INTEGER.fullmatch(value):
+def parse_quantity(text: str, decimal_comma: bool = False) -> int | None:
+    """A whole quantity ('3', '-1' for a return, '2.0', '1,000'; '2,0' and '1.000' with a decimal comma), or None."""
+    value = _without_thousands(text.strip(), decimal_comma)
+    if value is None or not _INTEGER.fullmatch(value):
         return None
     return int(value.partition(".")[0])  # the pattern allows only zeros after a point
 
@@ -116,11 +117,23 @@ def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
         value = value[1:-1]
     if value.endswith("-") and value[:-1] and "-" not in value[:-1]:
         negative, value = True, value[:-1]
-    value = value.replace(".", "").replace(",", ".") if decimal_comma else value.replace(",", "")
-    if not _PLAIN_NUMBER.fullmatch(value):
+    value = _without_thousands(value, decimal_comma)
+    if value is None or not _PLAIN_NUMBER.fullmatch(value):
         return None
     try:
         amount = Decimal(value)
     except InvalidOperation:
         return None
     return -amount if negative else amount
+
+
+def _without_thousands(value: str, decimal_comma: bool) -> str | None:
+    """``value`` with its thousands separators dropped and a '.' decimal mark; None when a separator does not
+    sit between groups of three digits: '12,50' in a file with a decimal point is no 1250, but a mistake."""
+    separator, mark = (".", ",") if decimal_comma else (",", ".")
+    whole, has_mark, fraction = value.partition(mark)
+    if separator in whole:
+        if not _GROUPED_DIGITS.fullmatch(whole.replace(separator, ",")):
+            return None
+        whole = whole.replace(separator, "")
+    return f"{whole}.{fraction}" if has_mark else whole

@@ -21,7 +21,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 import embedded_server as embedded
-from errors import ConfigError, DatabaseUnavailable, LockHeld
+from errors import ConfigError, DatabaseUnavailable, LockHeld, first_line
 from logger_config import get_logger, register_secret
 from settings import Settings
 
@@ -92,10 +92,10 @@ def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psyco
         except psycopg2.OperationalError as error:
             _raise_if_configuration_problem(error, target)
             log.warning("connection to %s failed (attempt %d of %d): %s",
-                        target.description, attempt, retries, _first_line(error))
+                        target.description, attempt, retries, first_line(error))
             if attempt == retries:
                 raise DatabaseUnavailable(
-                    f"cannot reach the database {target.description}: {_first_line(error)} "
+                    f"cannot reach the database {target.description}: {first_line(error)} "
                     "(is the server running? check DB_HOST/DB_PORT or DATABASE_URL)"
                 ) from error
             time.sleep(retry_delay * attempt)
@@ -103,7 +103,7 @@ def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psyco
 
 
 def _raise_if_configuration_problem(error: psycopg2.OperationalError, target: Target) -> None:
-    message = _first_line(error)
+    message = first_line(error)
     if "password authentication failed" in message or "no password supplied" in message:
         raise ConfigError(f"the database {target.description} refused the credentials: "
                           "check DB_USER/DB_PASSWORD or DATABASE_URL") from error
@@ -122,15 +122,10 @@ def failure_of_database(error: psycopg2.Error) -> DatabaseUnavailable | None:
         cause = cause.__context__
     if cause is None:
         return None
-    failure = DatabaseUnavailable(f"the database failed during the run: {_first_line(cause)} (every file is "
+    failure = DatabaseUnavailable(f"the database failed during the run: {first_line(cause)} (every file is "
                                   "stored whole or not at all; the next run carries on)")
     failure.__cause__ = error  # the traceback shown by --verbose and logged is the original one
     return failure
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextlib.contextmanager
@@ -162,7 +157,7 @@ def migrate(connection: psycopg2.extensions.connection) -> int:
         return _apply_migrations(connection)
     except psycopg2.errors.InsufficientPrivilege as error:
         raise ConfigError(
-            f"the database user may not create or change AutoSight's tables ({_first_line(error)}); "
+            f"the database user may not create or change AutoSight's tables ({first_line(error)}); "
             "connect as the database's owner or GRANT CREATE ON SCHEMA public to this user"
         ) from error
 
@@ -198,7 +193,7 @@ class RunLock:
             with self._connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
         except psycopg2.Error as error:
-            raise DatabaseUnavailable(f"lost the connection holding the run lock: {_first_line(error)} (stopped so "
+            raise DatabaseUnavailable(f"lost the connection holding the run lock: {first_line(error)} (stopped so "
                                       "that two runs never overlap; the next run carries on)") from error
 
 

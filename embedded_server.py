@@ -38,7 +38,7 @@ import psutil
 import psycopg2
 from psycopg2 import sql
 
-from errors import ConfigError, DatabaseUnavailable
+from errors import ConfigError, DatabaseUnavailable, first_line
 from logger_config import get_logger
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def _start(library: ModuleType, data_dir: Path, pgdata: Path) -> PostgresServer:
         _forget_dead_handles(pgdata)
         return library.get_server(pgdata, cleanup_mode="stop")
     except Exception as error:
-        raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {_first_line(error)} "
+        raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {first_line(error)} "
                                   f"(see {pgdata / 'log'} and autosight.log)") from error
 
 
@@ -210,8 +210,3 @@ def _ensure_database(admin_uri: str) -> None:
                 cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     finally:
         connection.close()
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -54,3 +54,9 @@ class Interrupted(AutoSightError):
     """SIGTERM or SIGINT: raised so that the run unwinds (rollback, lock released, embedded server stopped)."""
 
     exit_code = TRY_AGAIN
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (libpq's run over several), or its type when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -41,7 +41,7 @@ import csv_values
 from analysis_types import DataQuality, FileOutcome
 from atomic_io import write_atomically
 from csv_format import CleanLines, FileLayout, FileScan, detect_layout, normalize_name, scan_file
-from errors import InputRefused
+from errors import InputMissing, InputRefused, first_line
 from logger_config import get_logger
 from settings import CANONICAL_COLUMNS
 
@@ -98,8 +98,6 @@ class RowCounts:
 
 def inbox_files(directory: Path) -> list[Path]:
     """Every *.csv file in ``directory`` (not recursive), in name order."""
-    from errors import InputMissing
-
     if not directory.is_dir():
         raise InputMissing(f"{directory}: no such folder (--inbox)")
     return sorted((path for path in directory.iterdir() if path.suffix.lower() == ".csv" and path.is_file()),
@@ -200,7 +198,7 @@ def _retire_previous_load(cursor: psycopg2.extensions.cursor, source_path: str) 
     old_id = row[0]
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_partition(old_id)))
     cursor.execute("DELETE FROM sales_daily_product WHERE file_id = %s", (old_id,))
-    log.info("path %s has new content: replacing the %s rows of load %d", source_path, "earlier", old_id)
+    log.info("path %s has new content: replacing the rows of load %d", source_path, old_id)
     return old_id
 
 
@@ -282,7 +280,7 @@ def _try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileL
                                size=COPY_CHUNK_BYTES)
         doubt = _fast_path_doubt(cursor, file_id, lines, scan)
     except (psycopg2.DataError, psycopg2.IntegrityError) as error:
-        doubt = _shape_doubt(lines) or f"COPY refused a value: {str(error).splitlines()[0]}"
+        doubt = _shape_doubt(lines) or f"COPY refused a value: {first_line(error)}"
     if doubt is None:
         cursor.execute("RELEASE SAVEPOINT fast_path")
         return True
@@ -499,7 +497,7 @@ class _RowParser:
     def _quantity(self, row: list[str]) -> int | None:
         if self._layout.quantity_constant is not None:
             return self._layout.quantity_constant
-        return csv_values.parse_quantity(row[self._layout.columns["quantity"]])
+        return csv_values.parse_quantity(row[self._layout.columns["quantity"]], self._decimal_comma)
 
     def _date(self, text: str) -> date | None:
         """Parsed once per distinct text (strptime is the costliest step); the cache is emptied when full."""
@@ -615,15 +613,19 @@ def data_quality(connection: psycopg2.extensions.connection, outcomes: list[File
 
 def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
                       path: Path) -> Path | None:
-    """Write the rejected rows of this run's files (loaded or refused) to a CSV beside the outputs."""
-    paths = [outcome.path for outcome in outcomes if outcome.rows_rejected or outcome.status == "refused"]
-    if not paths:
+    """Write the rejected rows of this run's files (loaded or refused) to a CSV beside the outputs; None if none.
+
+    A load is found by its path and content, the latest one: a file refused before anything of it was stored
+    has no rows of its own, and must not show those of an earlier load of its path.
+    """
+    loads = tuple((outcome.path, outcome.sha256) for outcome in outcomes if outcome.rows_rejected)
+    if not loads:
         return None
     query = ("COPY (SELECT f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
              " FROM rejected_rows r JOIN loaded_files f USING (file_id)"
-             " WHERE f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE source_path = ANY(%s)"
-             " GROUP BY source_path) ORDER BY f.file_id, r.line_no) TO STDOUT WITH (FORMAT csv, HEADER true)")
+             " WHERE f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE (source_path, sha256) IN %s"
+             " GROUP BY source_path, sha256) ORDER BY f.file_id, r.line_no) TO STDOUT WITH (FORMAT csv, HEADER true)")
     with connection, connection.cursor() as cursor:
-        statement = cursor.mogrify(query, (paths,)).decode()
+        statement = cursor.mogrify(query, (loads,)).decode()
         write_atomically(path, lambda stream: cursor.copy_expert(statement, stream))
     return path

@@ -145,7 +145,8 @@ def _check_output_dir(output_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, run_id: str) -> int:
-    """The pipeline; returns the exit status (65 when a file was refused, the rest still done)."""
+    """The pipeline; returns 0, or raises InputRefused (exit 65) once every other file is loaded and the
+    outputs are written, when a file was refused."""
     _check_output_dir(settings.output_dir)
     _check_inputs(args, settings)
     with db.database_target(settings) as target:
@@ -239,7 +240,8 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
     with timed_step(log, "ingest") as counts:
         paths = _files_to_ingest(connection, args, settings)
         outcomes = _ingest(connection, lock, paths, _load_options(settings))
-        outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
+        with _writing_outputs(settings.output_dir):
+            outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
                       refused=sum(o.status == "refused" for o in outcomes))
@@ -288,8 +290,7 @@ def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
     if path is None:
         return outcomes
     log.info("rejected rows written to %s", path)
-    return [dataclasses.replace(o, rejects_csv=str(path)) if o.rows_rejected or o.status == "refused" else o
-            for o in outcomes]
+    return [dataclasses.replace(o, rejects_csv=str(path)) if o.rows_rejected else o for o in outcomes]
 
 
 def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:

@@ -162,6 +162,17 @@ def test_output_folder_that_cannot_be_created_exits_73(run_main, tmp_path):
                                           f"Not a directory: {blocker}/out")
 
 
+def test_rejects_csv_that_cannot_be_written_exits_73(run_main, tmp_path):
+    (tmp_path / "out" / "rejects.csv").mkdir(parents=True)  # a folder where the rejects file should go
+    sales = write_sales(tmp_path / "sales.csv", SALES * 4)
+    with sales.open("a") as stream:
+        stream.write("2024-05-03,Tea,1,not-a-price\n")
+    result = run_main("--csv", str(sales), "--output-dir", "out")
+
+    assert result.returncode == errors.CANT_CREATE
+    assert single_line(result.stderr).startswith("autosight: error: cannot write the outputs in out: ")
+
+
 def test_log_file_that_cannot_be_written_exits_73(run_main, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -158,6 +158,19 @@ def test_file_above_reject_threshold_is_refused_and_nothing_stored(connection, c
                   " WHERE f.status = 'refused'") == 2
 
 
+def test_rejects_csv_holds_only_the_rows_this_run_rejected(connection, tmp_path):
+    path = write(tmp_path / "sales.csv", HEADER + "2024-01-01,Tea,1,2.00\n" * 10 + "2024-01-02,Tea,1,oops\n")
+    [loaded] = ingestion.ingest_files(connection, [path], ingestion.LoadOptions())
+    assert loaded.rows_rejected == 1
+    write(path, "sale_date,product_name\n2024-01-03,Tea\n")  # the next export lost a column: refused
+
+    outcomes = ingestion.ingest_files(connection, [path], ingestion.LoadOptions())
+
+    assert [outcome.status for outcome in outcomes] == ["refused"]
+    # Yesterday's rejected row is not this run's: no rejects file to mislead whoever is on call.
+    assert ingestion.write_rejects_csv(connection, outcomes, tmp_path / "rejects.csv") is None
+
+
 def test_line_total_mapping_keeps_revenue_exact(connection, tmp_path):
     # 10.00 / 3 and 2871.00 / 7 have no exact unit price; 907.152 and 0.4444 have more than 2 decimals.
     path = write(tmp_path / "orders.csv", "ORDERDATE,PRODUCTCODE,QUANTITYORDERED,SALES\n"
@@ -187,6 +200,31 @@ def test_european_export_with_decimal_comma_and_day_first_dates(connection, tmp_
     assert outcome.rows_loaded == 2
     assert total_revenue(connection) == Decimal("2469.00") + Decimal("3.25")
     assert scalar(connection, "SELECT max(sale_date)::text FROM sales_data") == "2024-01-13"
+
+
+def test_a_comma_that_is_no_thousands_separator_never_multiplies_an_amount(connection, tmp_path):
+    # Most prices have a decimal point, so the file's decimal mark is the point; '12,50' and the quantity '2,00'
+    # are then no numbers of this file (read as 1250 and 200 they would inflate the revenue a hundredfold).
+    rows = "".join(f"2024-01-{day:02d},Mug,1,4.{day:02d}\n" for day in range(1, 21))
+    odd = '2024-01-21,Tea,1,"12,50"\n2024-01-22,Tea,"2,00",3.00\n2024-01-23,Tea,"1,000",0.01\n'
+    path = write(tmp_path / "mixed_marks.csv", HEADER + rows + odd)
+
+    outcome = load(connection, path)
+
+    assert (outcome.rows_loaded, outcome.rows_rejected) == (21, 2)
+    assert outcome.rejections_by_reason == {"bad_price": 1, "bad_quantity": 1}
+    expected = sum((Decimal(f"4.{day:02d}") for day in range(1, 21)), Decimal("10.00"))  # 1,000 x 0.01
+    assert total_revenue(connection) == rollup_revenue(connection) == expected
+
+
+def test_decimal_comma_file_reads_thousands_in_quantities(connection, tmp_path):
+    path = write(tmp_path / "eu_quantities.csv", "sale_date;product_name;quantity;price\n"
+                 "2024-01-02;Schrauben;1.000;0,05\n2024-01-03;Tee;2,0;3,25\n")
+
+    outcome = load(connection, path)
+
+    assert outcome.rows_loaded == 2
+    assert total_revenue(connection) == Decimal("50.00") + Decimal("6.50")
 
 
 def test_hostile_product_names_are_stored_verbatim(connection, tmp_path):
