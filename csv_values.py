@@ -18,6 +18,8 @@ CANDIDATE_FORMATS = (
     "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%Y%m%d",
     "%d/%b/%Y", "%d/%b/%y", "%b/%d/%Y", "%d %b %Y", "%b %d %Y", "%b %d, %Y",
 )
+DAY_FIRST = frozenset({"%d/%m/%Y", "%d/%m/%y"})
+MONTH_FIRST = frozenset({"%m/%d/%Y", "%m/%d/%y"})
 _SEPARATORS = re.compile(r"[-./]")
 _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)$"
@@ -56,33 +58,44 @@ def parse_date(text: str, fmt: str) -> date | None:
 
 
 def choose_date_format(values: Iterable[str], explicit: str | None = None) -> str:
-    """The one date format for a file.
+    """The one date format for a file, so that day and month are never swapped and never mixed.
 
-    ``explicit`` (``--date-format``) wins. Otherwise ISO when every value is ISO; else the one
-    candidate format that parses every value; if none parses every value, the one that parses the
-    most (the other rows are then rejected as bad dates). Two formats that fit equally well (all
-    days <= 12) make the file ambiguous: refusing it beats guessing a day/month swap.
+    ``explicit`` (``--date-format``) wins. Otherwise ISO when ISO reads the most values; else the
+    one format that reads the most (the other rows are then rejected as bad dates). Two formats that
+    read equally many (every day <= 12) make the file ambiguous, and day-first evidence in a
+    month-first file (or the reverse) makes it mixed: either way the file is refused and
+    --date-format asked for, because reading on would swap day and month in the ambiguous rows.
     """
     if explicit:
         return explicit
-    distinct = {value.strip() for value in values if value.strip()}
-    if not distinct:
+    formats = (ISO_FORMAT, *CANDIDATE_FORMATS)
+    readers = {value: {fmt for fmt in formats if parse_date(value, fmt) is not None}
+               for value in {value.strip() for value in values if value.strip()}}
+    scores = {fmt: sum(fmt in fits for fits in readers.values()) for fmt in formats}
+    best = max(scores.values(), default=0)
+    if best == 0 or scores[ISO_FORMAT] == best:
         return ISO_FORMAT
-    scores = {fmt: sum(parse_date(value, fmt) is not None for value in distinct)
-              for fmt in (ISO_FORMAT, *CANDIDATE_FORMATS)}
-    best = max(scores.values())
-    if scores[ISO_FORMAT] == best:
-        return ISO_FORMAT
-    winners = [fmt for fmt, score in scores.items() if score == best]
-    if best == 0:
-        return ISO_FORMAT
+    winners = [fmt for fmt in formats if scores[fmt] == best]
     if len(winners) > 1:
-        sample = sorted(distinct)[:3]
+        sample = sorted(value for value, fits in readers.items() if fits)[:3]
         raise DateFormatError(
             f"dates such as {', '.join(sample)} fit several formats ({', '.join(winners)}); "
             "pass --date-format, e.g. --date-format %d/%m/%Y"
         )
+    _refuse_other_day_month_order(winners[0], readers)
     return winners[0]
+
+
+def _refuse_other_day_month_order(chosen: str, readers: dict[str, set[str]]) -> None:
+    """A month-first file with a date that can only be day-first (or the reverse) mixes both orders."""
+    rivals = DAY_FIRST if chosen in MONTH_FIRST else MONTH_FIRST if chosen in DAY_FIRST else set()
+    evidence = sorted(value for value, fits in readers.items() if fits and fits <= rivals)
+    if evidence:
+        raise DateFormatError(
+            f"mixed date formats: most dates read as {chosen}, but {evidence[0]} can only be "
+            f"{' or '.join(sorted(readers[evidence[0]]))}, so the dates with a day <= 12 cannot be trusted; "
+            "pass --date-format to choose one (rows in any other format are then rejected)"
+        )
 
 
 def parse_quantity(text: str, decimal_comma: bool = False) -> int | None:

@@ -279,3 +279,23 @@ def test_clean_line_check_does_not_depend_on_chunk_boundaries(chunk):
             lines.feed(data[start:start + chunk])
         assert lines.finish() is expected
         assert lines.lines == (17 if expected else 0)
+
+
+def test_mixed_day_first_and_month_first_dates_are_refused_not_swapped(connection, tmp_path):
+    """A few day-first dates among month-first ones: the ambiguous rows must not be read either way."""
+    month_first = "".join(f"0{month}/{day}/2024,Tea,1,2.00\n" for month in (1, 2, 3) for day in range(13, 28))
+    day_first = "25/03/2024,Tea,1,2.00\n05/04/2024,Tea,1,2.00\n"
+    path = write(tmp_path / "mixed.csv", HEADER + month_first + day_first)
+
+    with pytest.raises(InputRefused, match="mixed date formats: most dates read as %m/%d/%Y, but 25/03/2024"):
+        load(connection, path)
+    connection.rollback()
+
+    assert stored(connection) == []
+
+
+def test_an_impossible_date_among_iso_dates_is_a_rejected_row(connection, tmp_path):
+    rows = "".join(f"2024-01-{day:02d},Tea,1,2.00\n" for day in range(1, 21)) + "2023-02-30,Tea,1,2.00\n"
+    outcome = load(connection, write(tmp_path / "iso.csv", HEADER + rows))
+
+    assert (outcome.rows_loaded, outcome.rejections_by_reason) == (20, {"bad_date": 1})
