@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 EPILOG = """\
 exit status:
@@ -24,8 +25,15 @@ MA_WINDOW, BACKTEST_DAYS, LOG_FILE, LOG_LEVEL, CONNECT_RETRIES, CONNECT_RETRY_DE
 """
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """A bad command line is one line on stderr, like every other failure (cron mails stderr)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"autosight: error: {message} (see python main.py --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="main.py",
         description="AutoSight: load sales CSV exports into PostgreSQL, analyse revenue and trends, forecast "
                     "the next day, and write revenue.png, products.png, report.json and autosight.log.",

@@ -148,10 +148,7 @@ def ingest_file(connection: psycopg2.extensions.connection, path: Path, options:
     with connection, connection.cursor() as cursor:
         existing = _active_load_with_content(cursor, scan.sha256)
         if existing is not None:
-            log.info("file %s unchanged: same content (sha256 %s) already loaded from %s",
-                     path, scan.sha256[:12], existing)
-            return FileOutcome(path=source_path, sha256=scan.sha256, status="unchanged",
-                               message=f"same content already loaded from {existing}")
+            return _already_loaded(cursor, path, source_path, scan.sha256, existing)
         replaced_id = _retire_previous_load(cursor, source_path)
         file_id = _insert_ledger_row(cursor, source_path, scan, started_at)
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rejects:
@@ -174,6 +171,17 @@ def _progress(path: Path, label: str, total: int | None = None, unit: str = "B")
     with tqdm(total=size if total is None else total, unit=unit, unit_scale=True, desc=f"{label} {path.name}",
               disable=not enabled, leave=False) as bar:
         yield bar.update
+
+
+def _already_loaded(cursor: psycopg2.extensions.cursor, path: Path, source_path: str, sha256: str,
+                    loaded_from: str) -> FileOutcome:
+    """The content is loaded already: nothing to add. If it came from another path, this path's own
+    earlier content is still replaced (its rows removed), since the path no longer holds it."""
+    message = f"same content already loaded from {loaded_from}"
+    if loaded_from != source_path and _retire_previous_load(cursor, source_path) is not None:
+        message += "; the rows this path loaded before were removed"
+    log.info("file %s unchanged: %s (sha256 %s)", path, message, sha256[:12])
+    return FileOutcome(path=source_path, sha256=sha256, status="unchanged", message=message)
 
 
 # ---------------------------------------------------------------------------------------------

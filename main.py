@@ -288,6 +288,8 @@ def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
                       output_dir: Path) -> list[FileOutcome]:
     path = ingestion.write_rejects_csv(connection, outcomes, output_dir / "rejects.csv")
     if path is None:
+        # An earlier run's rejects.csv would read as this run's: rejects.csv is about this run's files only.
+        (output_dir / "rejects.csv").unlink(missing_ok=True)
         return outcomes
     log.info("rejected rows written to %s", path)
     return [dataclasses.replace(o, rejects_csv=str(path)) if o.rows_rejected else o for o in outcomes]

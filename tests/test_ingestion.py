@@ -299,3 +299,17 @@ def test_an_impossible_date_among_iso_dates_is_a_rejected_row(connection, tmp_pa
     outcome = load(connection, write(tmp_path / "iso.csv", HEADER + rows))
 
     assert (outcome.rows_loaded, outcome.rejections_by_reason) == (20, {"bad_date": 1})
+
+
+def test_new_content_at_a_path_replaces_its_rows_even_if_loaded_from_elsewhere(connection, tmp_path):
+    daily = write(tmp_path / "daily.csv", HEADER + "2024-01-01,Tea,1,5.00\n")
+    archive = write(tmp_path / "archive.csv", HEADER + "2024-02-01,Mug,2,4.00\n")
+    load(connection, daily)
+    load(connection, archive)
+
+    write(daily, archive.read_text())  # daily.csv now holds exactly what archive.csv loaded
+    outcome = load(connection, daily)
+
+    assert outcome.status == "unchanged"
+    assert total_revenue(connection) == Decimal("8.00")  # archive's rows once; daily's old 5.00 gone
+    assert rollup_revenue(connection) == Decimal("8.00")
