@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg2.extensions
 
 from analysis_types import (
+    CENT,
     DECLINE,
     MODERATE_GROWTH,
     NO_BASELINE,
@@ -33,7 +34,6 @@ from logger_config import get_logger
 
 log = get_logger(__name__)
 
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+CENT = Decimal("0.01")  # money and percentages are reported to this step (ROUND_HALF_UP)
+MASE_STEP = Decimal("0.001")  # a ratio near 1, where the third decimal still tells models apart
+
 STRONG_GROWTH = "Strong Growth"
 MODERATE_GROWTH = "Moderate Growth"
 NO_CHANGE = "No Change"

@@ -18,9 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from itertools import pairwise, product
 
-from analysis_types import BacktestScore, Forecast, ModelForecast
+from analysis_types import CENT, MASE_STEP, BacktestScore, Forecast, ModelForecast
 
-CENT = Decimal("0.01")
 ZERO = Decimal(0)
 SEASON = 7
 INTERVAL_LEVEL_PCT = 80
@@ -32,7 +31,6 @@ HW_HISTORY_DAYS = 16 * SEASON
 HW_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 HW_BETAS = (0.0, 0.05, 0.1)
 HW_GAMMAS = (0.05, 0.1, 0.2, 0.3)
-MASE_PLACES = Decimal("0.001")
 
 
 def _to_cents(value: Decimal) -> Decimal:
@@ -168,7 +166,7 @@ def _score(errors: Sequence[Decimal], actuals: Sequence[Decimal], scale: Decimal
     mae = absolute / len(errors)
     volume = sum((abs(actual) for actual in actuals), ZERO)
     wape = (absolute / volume * 100).quantize(CENT, rounding=ROUND_HALF_UP) if volume else None
-    mase = (mae / scale).quantize(MASE_PLACES, rounding=ROUND_HALF_UP) if scale else None
+    mase = (mae / scale).quantize(MASE_STEP, rounding=ROUND_HALF_UP) if scale else None
     return BacktestScore(len(errors), mae.quantize(CENT, rounding=ROUND_HALF_UP), wape, mase)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from analysis_types import (
+    CENT,
+    MASE_STEP,
     TREND_LABELS,
     AnalysisResult,
     DailyRevenue,
@@ -36,8 +38,6 @@ SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
 MAX_ERRORS_SHOWN = 5
 
-_CENT = Decimal("0.01")
-_MASE_STEP = Decimal("0.001")  # a ratio near 1, where the third decimal still tells models apart
 
 
 class ReportValidationError(ValueError):
@@ -91,7 +91,7 @@ def _validate(report: dict[str, Any]) -> None:
     raise ReportValidationError(f"report does not match {SCHEMA_PATH.name}: {shown}{more}")
 
 
-def _number(value: Decimal | int | float, step: Decimal = _CENT) -> float:
+def _number(value: Decimal | int | float, step: Decimal = CENT) -> float:
     """Round half up to ``step`` and return a JSON number.
 
     A float is read through its shortest text so that 2.005 rounds as the 2.005 a person sees.
@@ -100,7 +100,7 @@ def _number(value: Decimal | int | float, step: Decimal = _CENT) -> float:
     return float(exact.quantize(step, rounding=ROUND_HALF_UP)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def _optional_number(value: Decimal | None, step: Decimal = _CENT) -> float | None:
+def _optional_number(value: Decimal | None, step: Decimal = CENT) -> float | None:
     return None if value is None else _number(value, step)
 
 
@@ -220,6 +220,6 @@ def _model(model: ModelForecast) -> dict[str, Any]:
             "points": score.points,
             "mae": _optional_number(score.mae),
             "wape_pct": _optional_number(score.wape_pct),
-            "mase": _optional_number(score.mase, _MASE_STEP),
+            "mase": _optional_number(score.mase, MASE_STEP),
         },
     }
