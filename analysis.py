@@ -170,7 +170,7 @@ def classify_trends(series: list[tuple[date, Decimal]], strong_growth_pct: Decim
 
     Without a baseline (the first day of the data) the first day has no change.
     """
-    trends = []
+    trends: list[TrendDay] = []
     previous = baseline
     for day, revenue in series:
         change, label = day_over_day(revenue, previous, strong_growth_pct)

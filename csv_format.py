@@ -114,7 +114,7 @@ def _quantity_constant(column_map: dict[str, str]) -> int | None:
 
 def _locate_columns(header: list[str], required: list[str], column_map: dict[str, str]) -> dict[str, int]:
     positions = {normalize_name(name): index for index, name in reversed(list(enumerate(header)))}
-    found = {}
+    found: dict[str, int] = {}
     for name in required:
         wanted = normalize_name(column_map.get(name, name))
         if wanted in positions:

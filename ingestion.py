@@ -107,7 +107,7 @@ def inbox_files(directory: Path) -> list[Path]:
 def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
                  options: LoadOptions) -> list[FileOutcome]:
     """Load each file in its own transaction; a refused file does not stop the others."""
-    outcomes = []
+    outcomes: list[FileOutcome] = []
     for path in paths:
         started = time.monotonic()
         try:

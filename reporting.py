@@ -117,7 +117,7 @@ def _utc_timestamp(moment: datetime) -> str:
 
 def _notes(analysis: AnalysisResult, data_quality: DataQuality) -> list[str]:
     """Plain-language caveats, so that a reader of nulls and zeros knows why they are there."""
-    notes = []
+    notes: list[str] = []
     if analysis.period.days == 0:
         notes.append("No sales data in the report period (none loaded yet, or none in the chosen dates): "
                      "figures that need at least one day are null.")
