@@ -53,11 +53,12 @@ def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFil
     """
     with connection, connection.cursor() as cursor:
         _one_snapshot(cursor)
-        period = _period(cursor, period_filter)
+        first_day, period = _period(cursor, period_filter)
         log.info("analysis period %s..%s (%d days; filter %s)", period.start, period.end, period.days, period_filter)
         if period.start is None or period.end is None:
             return AnalysisResult(Period(None, None), [], [], [], strong_growth_pct)
         daily = _daily(cursor, period)
+        history = daily if period.start == first_day else _daily(cursor, Period(first_day, period.end))
         products = _products(cursor, period)
         baseline = _revenue_before(cursor, period.start)
     trends = classify_trends([(day.day, day.revenue) for day in daily], strong_growth_pct, baseline)
@@ -65,7 +66,7 @@ def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFil
         period=period, daily=daily, products=products, trends=trends, strong_growth_pct=strong_growth_pct,
         total_revenue=sum((day.revenue for day in daily), Decimal("0.00")),
         total_quantity=sum(day.quantity for day in daily),
-        transactions=sum(day.transactions for day in daily),
+        transactions=sum(day.transactions for day in daily), history=history,
     )
 
 
@@ -77,19 +78,20 @@ def _one_snapshot(cursor: psycopg2.extensions.cursor) -> None:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
-def _period(cursor: psycopg2.extensions.cursor, period_filter: PeriodFilter) -> Period:
-    """The requested days clipped to the data's first and last day; Period(None, None) when none is left."""
+def _period(cursor: psycopg2.extensions.cursor, period_filter: PeriodFilter) -> tuple[date | None, Period]:
+    """(the data's first day, the requested days clipped to the data's first and last day);
+    Period(None, None) when no day is left."""
     cursor.execute("SELECT min(sale_date), max(sale_date) FROM sales_daily_product")
     first, last = cursor.fetchone()
     if first is None:
-        return Period(None, None)
+        return None, Period(None, None)
     end = min(period_filter.end or last, last)
     start = max(period_filter.start or first, first)
     if period_filter.last_days is not None:
         start = max(start, end - timedelta(days=period_filter.last_days - 1))
     if start > end:
-        return Period(None, None)
-    return Period(start, end)
+        return first, Period(None, None)
+    return first, Period(start, end)
 
 
 def _daily(cursor: psycopg2.extensions.cursor, period: Period) -> list[DailyRevenue]:

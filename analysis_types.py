@@ -72,6 +72,9 @@ class AnalysisResult:
     total_revenue: Decimal = Decimal("0")
     total_quantity: int = 0
     transactions: int = 0
+    # Every day from the first sale to the period's end: what the forecast learns from, so that a short
+    # report (--days 10) still forecasts from the whole history before its last day.
+    history: list[DailyRevenue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

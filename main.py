@@ -297,7 +297,7 @@ def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
 
 def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:
     with timed_step(log, "forecast") as counts:
-        forecast = forecast_next_day([d.day for d in analysis.daily], [d.revenue for d in analysis.daily],
+        forecast = forecast_next_day([d.day for d in analysis.history], [d.revenue for d in analysis.history],
                                      settings.ma_window, settings.backtest_days)
         counts.update(method=forecast.method, value=forecast.value, moving_average=forecast.moving_average)
     output_dir = settings.output_dir

@@ -291,3 +291,11 @@ def test_calendar_does_not_depend_on_the_session_time_zone(connection, tmp_path)
 
     assert [d.day.isoformat() for d in result.daily] == [f"2018-11-0{n}" for n in range(2, 7)]
     assert [str(d.revenue) for d in result.daily] == ["1.00", "0.00", "0.00", "0.00", "2.00"]
+
+
+def test_a_short_period_keeps_the_whole_history_for_the_forecast(five_days):
+    result = analyze(five_days, PeriodFilter(last_days=2), Decimal("20"))
+
+    assert [day.day for day in result.daily] == [date(2024, 3, 4), date(2024, 3, 5)]
+    assert [day.day for day in result.history] == [MARCH + timedelta(days=n) for n in range(5)]
+    assert [str(day.revenue) for day in result.history] == ["100.00", "0.00", "50.00", "60.00", "90.00"]

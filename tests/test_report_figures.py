@@ -186,7 +186,7 @@ def product_table(rows: list[Row]) -> list[dict[str, Any]]:
              "rank": 1 + sum(other > revenue[name] for other in revenue.values())} for name in names]
 
 
-# --- the forecast models simple enough to recompute, on the period's daily revenues ---
+# --- the forecast models simple enough to recompute, on the daily revenues up to the period's end ---
 
 def seed_moving_average(revenues: Sequence[Decimal], window: int) -> Decimal:
     """Last day + weighted mean (weights 1..k, newest heaviest) of the last k <= window changes; >= 0."""
@@ -255,7 +255,7 @@ def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshol
     """period, executive_summary (but the forecast), product_performance and trend_analysis.
 
     Every sum, best or worst day and change is worked out on the exact revenues; money is rounded to the cent
-    only where the report shows it. "revenues" stays exact: it is what the forecast models are given.
+    only where the report shows it. "history" stays exact: it is what the forecast models are given.
     """
     if period is None:
         return empty_figures(threshold)
@@ -288,7 +288,9 @@ def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshol
         "products": products,
         "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": trend_days,
                            "counts": {label: sum(d["trend"] == label for d in trend_days) for label in LABELS}},
-        "revenues": revenue,
+        # the forecast learns from every day since the first sale, up to the period's end
+        "history": [totals.get(first_data_day + timedelta(n), Decimal(0))
+                    for n in range((end - first_data_day).days + 1)],
         "next_day": (end + timedelta(1)).isoformat(),
         "window": window,
     }
@@ -303,7 +305,7 @@ def empty_figures(threshold: Decimal) -> dict[str, Any]:
         "products": [],
         "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": [],
                            "counts": dict.fromkeys(LABELS, 0)},
-        "revenues": [],
+        "history": [],
         "next_day": None,
     }
 
@@ -366,7 +368,7 @@ def assert_analysis_figures(report: dict[str, Any], expected: dict[str, Any]) ->
 
 def assert_forecast_figures(report: dict[str, Any], expected: dict[str, Any], window: int) -> None:
     prediction = report["prediction"]
-    revenues = expected["revenues"]
+    revenues = expected["history"]
     assert (prediction["date"], prediction["window"]) == (expected["next_day"], window)
     assert prediction["moving_average"] == seed_moving_average(revenues, window)
     models = {model["name"]: model for model in prediction["models"]}
