@@ -2,8 +2,7 @@
 
 ``detect_layout`` reads the header; ``scan_file`` then reads the file once, streaming, in fixed-size
 chunks (memory flat in the file's size) for the SHA-256 of the content, a strict decoding check and the
-physical line count. ``CleanLines`` tells, chunk by chunk while the file streams into COPY, whether every
-data line of a canonical file is one that a plain COPY reads exactly as the validating path would.
+physical line count (``autosight.copy_path`` checks the lines of a canonical file as they stream into COPY).
 """
 
 from __future__ import annotations
@@ -163,7 +162,7 @@ def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, code
     )
 
 
-def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], None] | None = None) -> FileScan:
+def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], object] | None = None) -> FileScan:
     """One streaming pass: hash, strict decoding check, line count.
 
     A UTF-8 chunk of pure ASCII with no multi-byte sequence pending is valid without decoding it; the
@@ -195,71 +194,3 @@ def _check_decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, path: Path,
         decoder.decode(chunk, final=final)
     except UnicodeDecodeError as error:
         raise _undecodable(path, chunk, error, codec, offset=lines_before) from None
-
-
-class CleanLines:
-    """Checks the data lines of a canonical file as its bytes stream by, one regular expression per chunk.
-
-    A clean line is one record on one line whose fields a plain COPY and the validating path read the same
-    way: an ISO date, a whole quantity of at most 9 digits, a plain non-negative price (no minus, exponent,
-    thousands separator or currency), each optionally quoted, and a product field that is either unquoted
-    (no quote, delimiter or line break) or quoted without a line break. Values either side accepts and the
-    other does not (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are
-    not clean, so such a file takes the validating path. Product names are checked after the COPY (see
-    ingestion).
-    """
-
-    def __init__(self, layout: FileLayout) -> None:
-        line = _clean_line_pattern(layout)
-        self._lines = re.compile(rb"(?:" + line + rb"\n)*+")
-        self._last_line = re.compile(line)
-        self._carry = b""
-        self._in_header = True
-        self.clean = True
-        self.lines = 0  # data lines found clean so far
-
-    def feed(self, chunk: bytes) -> bool:
-        """Check the complete lines in ``carry + chunk``; False from the first line that is not clean on."""
-        if not self.clean:
-            return False
-        data = self._carry + chunk
-        start = 0
-        if self._in_header:
-            start = data.find(b"\n") + 1
-            if start == 0:
-                self._carry = data
-                return True
-            self._in_header = False
-        end = data.rfind(b"\n") + 1
-        if end > start:
-            self.clean = self._lines.fullmatch(data, start, end) is not None
-            self.lines += data.count(b"\n", start, end) if self.clean else 0
-            start = end
-        self._carry = data[start:]
-        return self.clean
-
-    def finish(self) -> bool:
-        """Whether every data line was clean, including a last line without a line break."""
-        if self.clean and self._carry and not self._in_header:
-            self.clean = self._last_line.fullmatch(self._carry) is not None
-            self.lines += 1
-            self._carry = b""
-        return self.clean
-
-
-def _clean_line_pattern(layout: FileLayout) -> bytes:
-    """The fields of a clean line in header order, joined by the delimiter; an optional CR at the end."""
-    delimiter = re.escape(layout.delimiter.encode())
-    unquoted_product = rb'[^"' + delimiter + rb"\r\n]++"
-    fields = {
-        "sale_date": _optionally_quoted(rb"\d{4}-\d{2}-\d{2}"),
-        "quantity": _optionally_quoted(rb"[+-]?+\d{1,9}+"),
-        "price": _optionally_quoted(rb"\+?+(?:\d{1,30}+(?:\.\d{0,30}+)?+|\.\d{1,30}+)"),
-        "product_name": rb'(?:"[^"\r\n]*+(?:""[^"\r\n]*+)*+"|' + unquoted_product + rb")",
-    }
-    by_position = sorted(layout.columns.items(), key=lambda item: item[1])
-    return delimiter.join(fields[name] for name, _ in by_position) + rb"\r?+"
-
-
-def _optionally_quoted(pattern: bytes) -> bytes:
-    return rb'(?:"' + pattern + rb'"|' + pattern + rb")"

@@ -1,0 +1,22 @@
+"""Progress bars for large files on an interactive terminal; nothing under cron."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+PROGRESS_MIN_BYTES = 20 << 20  # progress bars only for files of 20 MB and more
+
+
+@contextlib.contextmanager
+def progress(path: Path, label: str, total: int | None = None, unit: str = "B") -> Iterator[Callable[[int], object]]:
+    """A progress bar (bytes, or ``total`` lines) on an interactive terminal for large files; nothing under cron."""
+    size = path.stat().st_size
+    enabled = sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES
+    with tqdm(total=size if total is None else total, unit=unit, unit_scale=True, desc=f"{label} {path.name}",
+              disable=not enabled, leave=False) as bar:
+        yield bar.update

@@ -1,0 +1,108 @@
+"""The validating path: every record of a file read in Python with its physical line number and put
+through the row gate; good rows and rejects are written to two temporary CSV files for COPY.
+
+No database here: ingestion COPYs what this writes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import csv_values
+from autosight.progress import progress
+from autosight.row_gate import RawText, RowCounts, RowParser
+from csv_format import FileLayout, FileScan
+from errors import InputRefused
+from logger_config import get_logger
+
+log = get_logger(__name__)
+
+LOG_EVERY_ROWS = 1_000_000
+PROGRESS_EVERY_LINES = 10_000
+# Bounds on what the validating path remembers, so that its memory stays flat however large the file:
+MAX_DISTINCT_DATES = 100_000  # distinct date texts that choose the file's date format
+RAW_DATES_BATCH = 10_000  # raw date texts (times of day included) collected before their times are stripped
+MAX_MONEY_SAMPLES = 200_000  # distinct amounts that choose the file's decimal mark
+csv.field_size_limit(64 << 20)
+
+
+def file_conventions(path: Path, layout: FileLayout, scan: FileScan, date_format: str | None) -> tuple[str, bool]:
+    """One date format and one decimal mark for the whole file, chosen from its values.
+
+    Dates are compared without their time of day, so a file of timestamps still has few distinct values.
+    Beyond MAX_DISTINCT_DATES of them, the format is chosen from those: every row is then parsed strictly with
+    it, and a date it does not fit is rejected, never read with its day and month swapped.
+    """
+    dates: set[str] = set()
+    raw_dates: set[str] = set()
+    money: set[str] = set()
+    date_column = layout.columns["sale_date"]
+    money_column = layout.columns["revenue" if "revenue" in layout.columns else "price"]
+    with progress(path, "reading", scan.data_lines + 1, "lines") as on_lines:
+        for _, row in records(path, layout, on_lines):
+            if len(row) != len(layout.header):
+                continue
+            raw_dates.add(row[date_column])
+            if len(raw_dates) >= RAW_DATES_BATCH:
+                _add_dates_without_time(dates, raw_dates)
+            if len(money) < MAX_MONEY_SAMPLES:
+                money.add(row[money_column])
+    _add_dates_without_time(dates, raw_dates)
+    try:
+        chosen = csv_values.choose_date_format(dates, date_format)
+    except csv_values.DateFormatError as error:
+        raise InputRefused(f"{path}: {error}") from None
+    return chosen, csv_values.uses_decimal_comma(money)
+
+
+def _add_dates_without_time(dates: set[str], raw_dates: set[str]) -> None:
+    """Move the distinct raw date texts into ``dates`` without their time of day, up to MAX_DISTINCT_DATES."""
+    for text in raw_dates:
+        if len(dates) >= MAX_DISTINCT_DATES:
+            break
+        dates.add(csv_values.strip_time(text))
+    raw_dates.clear()
+
+
+def records(path: Path, layout: FileLayout,
+            on_lines: Callable[[int], object] | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line number, fields) of every non-blank record after the header."""
+    with path.open("r", encoding=layout.encoding, newline="", errors="strict") as stream:
+        reader = csv.reader(stream, delimiter=layout.delimiter)
+        header_seen = False
+        last_line = reported = 0
+        for row in reader:
+            first_line, last_line = last_line + 1, reader.line_num
+            if on_lines and last_line - reported >= PROGRESS_EVERY_LINES:
+                on_lines(last_line - reported)
+                reported = last_line
+            if not row:
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield first_line, row
+
+
+def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: str, decimal_comma: bool,
+                  good_rows: IO[str], rejects: IO[str]) -> RowCounts:
+    """Every record through the gate: good rows to ``good_rows``, rejects (line, reason, raw text) to ``rejects``."""
+    counts = RowCounts()
+    parser = RowParser(layout, date_format, decimal_comma)
+    good_writer, reject_writer = csv.writer(good_rows), csv.writer(rejects)
+    raw_writer = RawText(layout.delimiter)
+    with progress(path, "validating", scan.data_lines + 1, "lines") as on_lines:
+        for line_no, row in records(path, layout, on_lines):
+            parsed = parser.parse(row)
+            if isinstance(parsed, str):
+                counts.reject(parsed)
+                reject_writer.writerow((line_no, parsed, raw_writer.text(row)))
+            else:
+                counts.load()
+                good_writer.writerow(parsed)
+            if counts.read % LOG_EVERY_ROWS == 0:
+                log.info("file %s: %d rows validated", path, counts.read)
+    return counts
