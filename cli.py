@@ -1,11 +1,18 @@
-"""The command line of `python main.py` (see README "Command line")."""
+"""The command line of `python main.py` (see README "Command line"), and the run configuration it makes
+with the settings: flags override settings, and everything is validated here, once."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
+
+from errors import ConfigError, UsageError
+from settings import RunConfig, Settings, load_settings, parse_column_map, percentage, read_environment
 
 EPILOG = """\
 exit status:
@@ -26,14 +33,65 @@ MA_WINDOW, BACKTEST_DAYS, LOG_FILE, LOG_LEVEL, CONNECT_RETRIES, CONNECT_RETRY_DE
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
-    """A bad command line is one line on stderr, like every other failure (cron mails stderr)."""
+    """A bad command line is one line on stderr, like every other failure (cron mails stderr); --help and the
+    error go to the streams given (main.py's, which a caller running it in-process may replace)."""
+
+    def __init__(self, *args: object, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.stdout, self.stderr = stdout, stderr
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"autosight: error: {message} (see python main.py --help)\n")
 
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            stream = self.stderr if file is sys.stderr else self.stdout
+            (stream or file or sys.stdout).write(message)
 
-def build_parser() -> argparse.ArgumentParser:
+
+def run_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+               stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> RunConfig:
+    """The configuration of a run: the settings (`.env` and ``environ``, default os.environ) with the flags of
+    ``argv`` applied. A bad flag raises UsageError, a bad setting ConfigError; --help and a malformed command
+    line raise SystemExit (argparse's way), having written to ``stdout`` / ``stderr``."""
+    return config_from_arguments(build_parser(stdout, stderr).parse_args(argv), environ)
+
+
+def config_from_arguments(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> RunConfig:
+    """The run configuration of parsed arguments, with the settings of `.env` and ``environ``."""
+    settings = _with_flags(load_settings(read_environment(environ)), args)
+    if args.wait < 0:
+        raise UsageError("--wait must be a number of seconds, 0 or more")
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
+    return RunConfig(settings=settings, csv_files=tuple(args.csv or ()), inbox=args.inbox,
+                     skip_ingest=args.skip_ingest, date_from=args.date_from, date_to=args.date_to, days=args.days,
+                     wait_seconds=args.wait, verbose=args.verbose)
+
+
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Command-line flags override settings."""
+    if args.output_dir is not None:
+        settings = dataclasses.replace(settings, output_dir=args.output_dir)
+    if args.map is not None:
+        settings = dataclasses.replace(settings, column_map=parse_column_map(args.map))
+    if args.date_format is not None:
+        settings = dataclasses.replace(settings, date_format=args.date_format)
+    if args.encoding is not None:
+        settings = dataclasses.replace(settings, encoding=args.encoding)
+    if args.reject_threshold is not None:
+        try:
+            threshold = percentage(args.reject_threshold, "--reject-threshold")
+        except ConfigError:
+            raise UsageError("--reject-threshold must be a percentage between 0 and 100") from None
+        settings = dataclasses.replace(settings, reject_threshold_pct=threshold)
+    return settings
+
+
+def build_parser(stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> argparse.ArgumentParser:
     parser = _OneLineErrorParser(
+        stdout=stdout, stderr=stderr,
         prog="main.py",
         description="AutoSight: load sales CSV exports into PostgreSQL, analyse revenue and trends, forecast "
                     "the next day, and write revenue.png, products.png, report.json and autosight.log.",
@@ -59,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="strptime format of the dates, e.g. %%d/%%m/%%Y, when they are not ISO and cannot "
                              "be detected unambiguously ('/', '-' and '.' are interchangeable)")
     parser.add_argument("--encoding", metavar="NAME", help="file encoding when it is not UTF-8, e.g. cp1252")
-    parser.add_argument("--reject-threshold", type=float, metavar="PCT",
+    parser.add_argument("--reject-threshold", metavar="PCT",
                         help="refuse a file whose rejected rows exceed PCT %% of its rows "
                              "(default REJECT_THRESHOLD_PCT or 10)")
     period = parser.add_argument_group("report period (default: all the data)")

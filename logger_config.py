@@ -12,8 +12,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -25,9 +26,6 @@ MASK = "***"
 # prints those on stderr, and cron would mail a successful run. Their warnings and errors go to the file;
 # their info and debug chatter (matplotlib's font matching) never do.
 LIBRARY_LEVEL = logging.WARNING
-
-_secrets: set[str] = set()
-_handler: logging.Handler | None = None
 
 # scheme://user:PASSWORD@host — the password runs to the last "@" of the URI, which masks too much
 # rather than too little when an unencoded "@" sits in the password.
@@ -50,15 +48,9 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"{ROOT_LOGGER_NAME}.{'main' if name == '__main__' else name}")
 
 
-def register_secret(secret: str | None) -> None:
-    """Remember a secret (a database password, say) so that it is masked wherever it is logged."""
-    if secret:
-        _secrets.add(secret)
-
-
-def mask_secrets(text: str) -> str:
-    """Replace registered secrets and any password found in URIs or key=value pairs with ``***``."""
-    for secret in sorted(_secrets, key=len, reverse=True):
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace ``secrets`` (the longest first) and any password found in URIs or key=value pairs with ``***``."""
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _URI_PASSWORD.sub(rf"\g<head>{MASK}", text)
     return _KEY_PASSWORD.sub(rf"\g<head>{MASK}", text)
@@ -71,18 +63,22 @@ class SecretMaskingFilter(logging.Filter):
     the record after this one, e.g. a stderr handler main.py may add for ``--verbose``.
     """
 
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed call: keep its parts rather than lose the line
             message = f"{record.msg} (unformattable arguments: {record.args!r})"
-        record.msg, record.args = mask_secrets(message), ()
+        record.msg, record.args = mask_secrets(message, self.secrets), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_secrets(record.exc_text)
+            record.exc_text = mask_secrets(record.exc_text, self.secrets)
         if record.stack_info:
-            record.stack_info = mask_secrets(record.stack_info)
+            record.stack_info = mask_secrets(record.stack_info, self.secrets)
         return True
 
 
@@ -111,41 +107,62 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+class RunLogHandler(RotatingFileHandler):
+    """The one handler of AutoSight's log (a type of its own, so that setting up again finds and replaces it)."""
+
+
+@dataclass
+class LogSession:
+    """The logging one run installed; ``close`` removes it and puts back the levels it changed."""
+
+    run_id: str
+    handler: RunLogHandler
+    levels_before: tuple[int, int, bool]
+
+    def close(self) -> None:
+        application, root = logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger()
+        for logger in (application, root):
+            logger.removeHandler(self.handler)
+        self.handler.close()
+        application.setLevel(self.levels_before[0])
+        root.setLevel(self.levels_before[1])
+        application.propagate = self.levels_before[2]
+
+
 def setup_logging(
     log_file: Path,
     level: str = "INFO",
     run_id: str | None = None,
     max_bytes: int = 5_000_000,
     backup_count: int = 5,
-) -> str:
-    """Send the ``autosight`` loggers, and other libraries' warnings, to a size-rotated file; return the run id
-    stamped on each line.
+    secrets: Iterable[str] = (),
+) -> LogSession:
+    """Send the ``autosight`` loggers, and other libraries' warnings, to a size-rotated file, with ``secrets``
+    masked; return the session (its run id is stamped on each line).
 
     Calling it again replaces the previous file handler (closing it), so there is never more than
     one and no line is written twice. Raises ValueError for an unknown level and OSError when the
     log file cannot be opened.
     """
-    global _handler
     numeric_level = logging.getLevelNamesMapping().get(level.upper())
     if numeric_level is None:
         raise ValueError(f"unknown log level {level!r}")
     run_id = run_id or new_run_id()
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
-    handler.addFilter(SecretMaskingFilter())
+    handler = RunLogHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler.addFilter(SecretMaskingFilter(secrets))
     handler.setFormatter(RunFormatter(run_id))
     application, root = logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger()
+    levels_before = (application.level, root.level, application.propagate)
     for logger in (application, root):
-        if _handler is not None:
-            logger.removeHandler(_handler)
+        for previous in [h for h in logger.handlers if isinstance(h, RunLogHandler)]:
+            logger.removeHandler(previous)
+            previous.close()
         logger.addHandler(handler)
     application.setLevel(numeric_level)
     application.propagate = False  # its records reach the file once, through its own handler
     root.setLevel(max(numeric_level, LIBRARY_LEVEL))
-    if _handler is not None:
-        _handler.close()
-    _handler = handler
-    return run_id
+    return LogSession(run_id, handler, levels_before)
 
 
 @contextmanager

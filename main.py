@@ -6,32 +6,32 @@ settings -> db (server, schema, lock) -> ingestion -> analysis -> forecasting ->
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import sys
+import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 import psycopg2
 
+import cli
 import db
 import errors
 import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, DataQuality, FileOutcome
 from atomic_io import remove_leftover_temporaries
-from cli import build_parser
 from forecasting import forecast_next_day
-from logger_config import get_logger, mask_secrets, setup_logging, timed_step
+from logger_config import LogSession, get_logger, mask_secrets, setup_logging, timed_step
 from reporting import build_report, write_report
-from settings import Settings, load_settings, parse_column_map
+from settings import RunConfig, Settings
 
 log = get_logger("main")
 
@@ -41,34 +41,80 @@ OUTPUT_NAMES = ("report.json", "revenue.png", "products.png", "rejects.csv")
 LOG_FILE_MODE = 0o600
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Run AutoSight as `python main.py ARGS` would, and return its exit status.
+
+    Callable in-process (the tests do): ``environ`` replaces os.environ as the source of settings
+    (`.env` of the working directory still applies), ``stdout`` / ``stderr`` the process's streams;
+    the umask, the signal handlers and the logging it installs are undone before it returns.
+    """
+    stderr = stderr or sys.stderr
+    with _process_setup():
+        try:
+            args = cli.build_parser(stdout, stderr).parse_args(argv)
+        except SystemExit as exit_:  # --help, or a malformed command line (already printed by argparse)
+            return exit_.code if isinstance(exit_.code, int) else errors.USAGE
+        try:
+            config = cli.config_from_arguments(args, environ)
+        except errors.AutoSightError as error:
+            return _fail(error, args.verbose, stderr)
+        return _logged_run(config, argv, stderr)
+
+
+@contextlib.contextmanager
+def _process_setup() -> Iterator[None]:
+    """What a run sets for the whole process, put back afterwards: the umask, the SIGTERM/SIGINT handlers (in
+    the main thread only: elsewhere Python allows none), and library warnings sent to the log."""
+    umask = os.umask(0o077)  # outputs, rejects, logs and the database files are private to their owner
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
     # Library warnings would reach stderr, and cron mails anything on stderr: they go to the log instead.
     logging.captureWarnings(True)
-    os.umask(0o077)  # outputs, rejects, logs and the database files are private to their owner
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _interrupt)
-    args = build_parser().parse_args(argv)
     try:
-        settings = _apply_flags(load_settings(), args)
-        run_id = _start_logging(settings)
+        yield
+    finally:
+        logging.captureWarnings(False)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        os.umask(umask)
+
+
+def _logged_run(config: RunConfig, argv: Sequence[str] | None, stderr: IO[str]) -> int:
+    """The run with its log installed (and removed after): the exit status, and on failure its line on stderr."""
+    secrets = config.settings.secrets
+    try:
+        session = _start_logging(config.settings)
     except errors.AutoSightError as error:
-        return _fail(error, args.verbose)
-    log.info("run started: %s", " ".join(sys.argv[1:]) or "(no arguments)")
+        return _fail(error, config.verbose, stderr, secrets)
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = run(args, settings, run_id)
+        log.info("run started: %s", " ".join(arguments) or "(no arguments)")
+        code = _outcome(config, session.run_id, stderr)
+        log.info("run finished with exit status %d", code)
+        return code
+    finally:
+        session.close()
+
+
+def _outcome(config: RunConfig, run_id: str, stderr: IO[str]) -> int:
+    secrets, verbose = config.settings.secrets, config.verbose
+    try:
+        return run(config, run_id)
     except errors.AutoSightError as error:
         log.error("run failed: %s", error, exc_info=True)
-        return _fail(error, args.verbose)
+        code = _fail(error, verbose, stderr, secrets)
     except psycopg2.Error as error:
         if (failure := db.failure_of_database(error)) is None:
             log.critical("unexpected database error", exc_info=True)
-            return _fail(error, args.verbose)
-        log.error("run failed: %s", failure, exc_info=True)
-        return _fail(failure, args.verbose)
+            code = _fail(error, verbose, stderr, secrets)
+        else:
+            log.error("run failed: %s", failure, exc_info=True)
+            code = _fail(failure, verbose, stderr, secrets)
     except Exception as error:
         log.critical("unexpected error", exc_info=True)
-        return _fail(error, args.verbose)
-    log.info("run finished with exit status %d", code)
+        code = _fail(error, verbose, stderr, secrets)
     return code
 
 
@@ -78,15 +124,15 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise errors.Interrupted(f"stopped by {signal.Signals(signum).name}: nothing half-stored; the next run carries on")
 
 
-def _fail(error: BaseException, verbose: bool) -> int:
+def _fail(error: BaseException, verbose: bool, stderr: IO[str], secrets: Iterable[str] = ()) -> int:
     """One line on stderr (the traceback only with --verbose); the exit code of the failure."""
     if verbose:
-        print(mask_secrets("".join(traceback.format_exception(error))), file=sys.stderr, end="")
+        print(mask_secrets("".join(traceback.format_exception(error)), secrets), file=stderr, end="")
     if isinstance(error, errors.AutoSightError):
-        print(f"autosight: error: {_one_line(mask_secrets(str(error)))}", file=sys.stderr)
+        print(f"autosight: error: {_one_line(mask_secrets(str(error), secrets))}", file=stderr)
         return error.exit_code
-    print(f"autosight: unexpected error: {_one_line(mask_secrets(f'{type(error).__name__}: {error}'))} "
-          "(details in the log; --verbose shows the traceback)", file=sys.stderr)
+    print(f"autosight: unexpected error: {_one_line(mask_secrets(f'{type(error).__name__}: {error}', secrets))} "
+          "(details in the log; --verbose shows the traceback)", file=stderr)
     return errors.SOFTWARE
 
 
@@ -94,37 +140,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
-    """Command-line flags override settings."""
-    changes: dict[str, object] = {}
-    if args.output_dir is not None:
-        changes["output_dir"] = args.output_dir
-    if args.map is not None:
-        changes["column_map"] = parse_column_map(args.map)
-    if args.date_format is not None:
-        changes["date_format"] = args.date_format
-    if args.encoding is not None:
-        changes["encoding"] = args.encoding
-    if args.wait < 0:
-        raise errors.UsageError("--wait must be a number of seconds, 0 or more")
-    if args.date_from and args.date_to and args.date_from > args.date_to:
-        raise errors.UsageError(f"--from {args.date_from} is after --to {args.date_to}")
-    if args.reject_threshold is not None:
-        if not 0 <= args.reject_threshold <= 100:
-            raise errors.UsageError("--reject-threshold must be a percentage between 0 and 100")
-        changes["reject_threshold_pct"] = Decimal(str(args.reject_threshold))
-    return dataclasses.replace(settings, **changes)
-
-
-def _start_logging(settings: Settings) -> str:
+def _start_logging(settings: Settings) -> LogSession:
     try:
-        run_id = setup_logging(settings.log_file, settings.log_level)
+        session = setup_logging(settings.log_file, settings.log_level, secrets=settings.secrets)
     except OSError as error:
         raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {_reason(error)} "
                                        "(set LOG_FILE to a writable path)") from error
     with contextlib.suppress(PermissionError):  # a log created before umask 077 was set, if it is ours
         os.chmod(settings.log_file, LOG_FILE_MODE)
-    return run_id
+    return session
 
 
 def _reason(error: OSError) -> str:
@@ -144,28 +168,31 @@ def _check_output_dir(output_dir: Path) -> None:
                                        "(choose another with --output-dir or OUTPUT_DIR)")
 
 
-def run(args: argparse.Namespace, settings: Settings, run_id: str) -> int:
-    """The pipeline; returns 0, or raises InputRefused (exit 65) once every other file is loaded and the
-    outputs are written, when a file was refused."""
+def run(config: RunConfig, run_id: str) -> int:
+    """The pipeline for ``config``, logging wherever logging is set up; returns 0, or raises InputRefused
+    (exit 65) once every other file is loaded and the outputs are written, when a file was refused. Other
+    failures raise an AutoSightError (or psycopg2.Error: see db.failure_of_database) carrying its exit code."""
+    settings = config.settings
     _check_output_dir(settings.output_dir)
-    _check_inputs(args, settings)
+    _check_inputs(config)
     with db.database_target(settings) as target:
         log.info("database: %s", target.description)
-        with db.run_lock(target, args.wait, settings.connect_retries, settings.connect_retry_delay) as lock:
-            outcomes = _locked_run(target, lock, args, settings, run_id)
+        with db.run_lock(target, config.wait_seconds, settings.connect_retries,
+                         settings.connect_retry_delay) as lock:
+            outcomes = _locked_run(target, lock, config, run_id)
     refused = [outcome for outcome in outcomes if outcome.status == "refused"]
     if refused:
         raise errors.InputRefused(_refusal_summary(refused))
     return errors.OK
 
 
-def _locked_run(target: db.Target, lock: db.RunLock, args: argparse.Namespace, settings: Settings,
-                run_id: str) -> list[FileOutcome]:
+def _locked_run(target: db.Target, lock: db.RunLock, config: RunConfig, run_id: str) -> list[FileOutcome]:
     """Everything that reads or writes shared state, outputs included: one run at a time does it."""
+    settings = config.settings
     _remove_leftover_outputs(settings.output_dir)
     connection = db.connect(target, settings.connect_retries, settings.connect_retry_delay)
     try:
-        outcomes, analysis, quality = _database_steps(connection, lock, args, settings)
+        outcomes, analysis, quality = _database_steps(connection, lock, config)
     finally:
         connection.close()
     lock.ensure_held()
@@ -190,17 +217,17 @@ def _writing_outputs(output_dir: Path) -> Iterator[None]:
                                        "(free some space, or choose another --output-dir)") from error
 
 
-def _check_inputs(args: argparse.Namespace, settings: Settings) -> None:
+def _check_inputs(config: RunConfig) -> None:
     """Refuse a missing or unreadable input before touching the database: a typo in a crontab loads nothing."""
-    if args.skip_ingest:
+    if config.skip_ingest:
         return
-    if args.inbox is not None:
-        _check_folder(args.inbox)
-    elif args.csv:
-        for path in args.csv:
+    if config.inbox is not None:
+        _check_folder(config.inbox)
+    elif config.csv_files:
+        for path in config.csv_files:
             _check_file(path, "--csv")
-    elif settings.csv_path is not None:
-        _check_file(settings.csv_path, "CSV_PATH")
+    elif config.settings.csv_path is not None:
+        _check_file(config.settings.csv_path, "CSV_PATH")
 
 
 def _check_file(path: Path, source: str) -> None:
@@ -233,12 +260,13 @@ def _refusal_summary(refused: list[FileOutcome]) -> str:
     return f"{first}{more}"
 
 
-def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock, args: argparse.Namespace,
-                    settings: Settings) -> tuple[list[FileOutcome], AnalysisResult, DataQuality]:
+def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock,
+                    config: RunConfig) -> tuple[list[FileOutcome], AnalysisResult, DataQuality]:
+    settings = config.settings
     with timed_step(log, "schema") as counts:
         counts["version"] = db.migrate(connection)
     with timed_step(log, "ingest") as counts:
-        paths = _files_to_ingest(connection, args, settings)
+        paths = _files_to_ingest(connection, config)
         outcomes = _ingest(connection, lock, paths, _load_options(settings))
         with _writing_outputs(settings.output_dir):
             outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
@@ -246,7 +274,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
                       refused=sum(o.status == "refused" for o in outcomes))
     with timed_step(log, "analysis") as counts:
-        period = PeriodFilter(args.date_from, args.date_to, args.days)
+        period = PeriodFilter(config.date_from, config.date_to, config.days)
         analysis = analyze(connection, period, settings.strong_growth_pct)
         quality = ingestion.data_quality(connection, outcomes)
         counts.update(days=analysis.period.days, products=len(analysis.products))
@@ -268,16 +296,15 @@ def _load_options(settings: Settings) -> ingestion.LoadOptions:
                                  encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct)
 
 
-def _files_to_ingest(connection: psycopg2.extensions.connection, args: argparse.Namespace,
-                     settings: Settings) -> list[Path]:
-    if args.skip_ingest:
+def _files_to_ingest(connection: psycopg2.extensions.connection, config: RunConfig) -> list[Path]:
+    if config.skip_ingest:
         return []
-    if args.csv:
-        return list(args.csv)
-    if args.inbox:
-        return ingestion.inbox_files(args.inbox)
-    if settings.csv_path is not None:
-        return [settings.csv_path]
+    if config.csv_files:
+        return list(config.csv_files)
+    if config.inbox:
+        return ingestion.inbox_files(config.inbox)
+    if config.settings.csv_path is not None:
+        return [config.settings.csv_path]
     if ingestion.nothing_loaded_yet(connection):
         log.info("first run with no CSV_PATH: loading the bundled sample %s", SAMPLE_CSV)
         return [SAMPLE_CSV]

@@ -1,23 +1,34 @@
-"""Settings from `.env` and the environment (the real environment wins), validated once.
+"""Settings from `.env` and the environment (the real environment wins), validated once; and the run
+configuration, which is the settings with the command line's flags applied (built by cli.py).
 
 Names follow PRODUCT.md: DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD or DATABASE_URL select a
-server; with none of them set, an embedded PostgreSQL is used. Command-line flags override these
-values in main.py.
+server; with none of them set, an embedded PostgreSQL is used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import psycopg2.extensions
 from dotenv import dotenv_values
 
 from errors import ConfigError
 
 DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+# Every setting read from .env or the environment, and only these: .env.example documents each one, and the
+# tests clear each one from the environment of their runs (a developer's own LOG_FILE must not leak in).
+SETTING_NAMES = (
+    "DATABASE_URL", *DB_VARIABLES, "CONNECT_RETRIES", "CONNECT_RETRY_DELAY", "AUTOSIGHT_DATA_DIR",
+    "CSV_PATH", "COLUMN_MAP", "DATE_FORMAT", "CSV_ENCODING", "REJECT_THRESHOLD_PCT",
+    "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS",
+    "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL",
+)
 CANONICAL_COLUMNS = ("sale_date", "product_name", "quantity", "price")
 MAPPABLE_COLUMNS = (*CANONICAL_COLUMNS, "revenue")
 
@@ -45,28 +56,49 @@ class Settings:
     def uses_embedded_database(self) -> bool:
         return self.database_url is None and not self.db_params
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The database password, however given: masked wherever it could be printed or logged (the password of
+        a malformed DATABASE_URL, which libpq cannot parse, is masked by logger_config's URI pattern)."""
+        from_url = None
+        with contextlib.suppress(psycopg2.ProgrammingError):
+            from_url = psycopg2.extensions.parse_dsn(self.database_url or "").get("password")
+        return tuple(secret for secret in (from_url, self.db_params.get("DB_PASSWORD")) if secret)
 
-def read_environment(env_file: Path | None = None) -> dict[str, str]:
-    """Merge `.env` (if present) under the real environment, which wins."""
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run does, from the settings and the command line, validated once (cli.run_config)."""
+
+    settings: Settings = field(default_factory=Settings)
+    csv_files: tuple[Path, ...] = ()  # --csv
+    inbox: Path | None = None  # --inbox
+    skip_ingest: bool = False  # --skip-ingest
+    date_from: date | None = None
+    date_to: date | None = None
+    days: int | None = None
+    wait_seconds: float = 0.0
+    verbose: bool = False
+
+
+def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
+    """The settings of `.env` (if present) under those of the environment (``os.environ`` by default), which win."""
     merged: dict[str, str] = {}
     path = env_file if env_file is not None else Path.cwd() / ".env"
     if path.is_file():
         merged.update({key: value for key, value in dotenv_values(path).items() if value is not None})
-    merged.update(os.environ)
-    return merged
+    merged.update(os.environ if environ is None else environ)
+    return {name: value for name, value in merged.items() if name in SETTING_NAMES}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build validated settings; raise ConfigError naming the bad variable."""
-    env = dict(read_environment() if environ is None else environ)
-
-    def text(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        return value or None
-
+    """Build validated settings from ``environ`` (default: `.env` and the environment); raise ConfigError naming
+    the bad variable."""
+    env = _Environment(read_environment() if environ is None else environ)
+    text = env.text
     return Settings(
         database_url=text("DATABASE_URL"),
-        db_params={name: env[name].strip() for name in DB_VARIABLES if text(name)},
+        db_params={name: env.raw(name) for name in DB_VARIABLES if env.raw(name)},
         data_dir=Path(text("AUTOSIGHT_DATA_DIR") or ".autosight"),
         csv_path=Path(value) if (value := text("CSV_PATH")) else None,
         output_dir=Path(text("OUTPUT_DIR") or "."),
@@ -82,6 +114,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         connect_retries=_positive_int(env, "CONNECT_RETRIES", 3),
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
     )
+
+
+@dataclass(frozen=True)
+class _Environment:
+    """The values of the settings, each looked up by a name that must be in SETTING_NAMES."""
+
+    values: Mapping[str, str]
+
+    def raw(self, name: str) -> str:
+        if name not in SETTING_NAMES:
+            raise KeyError(f"{name} is not in SETTING_NAMES")
+        return self.values.get(name, "").strip()
+
+    def text(self, name: str) -> str | None:
+        return self.raw(name) or None
 
 
 def parse_column_map(text: str, source: str = "--map") -> dict[str, str]:
@@ -108,8 +155,12 @@ def _log_level(value: str) -> str:
     return level
 
 
-def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
-    raw = env.get(name, "").strip() or default
+def _decimal(env: _Environment, name: str, default: str) -> Decimal:
+    return decimal_value(env.raw(name) or default, name)
+
+
+def decimal_value(raw: str, name: str) -> Decimal:
+    """``raw`` as a finite Decimal; ConfigError naming the setting or flag ``name`` otherwise."""
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -119,7 +170,7 @@ def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
     return value
 
 
-def _non_negative(env: Mapping[str, str], name: str, default: str) -> Decimal:
+def _non_negative(env: _Environment, name: str, default: str) -> Decimal:
     """Delays and thresholds: a negative growth threshold would call a decline "Strong Growth"."""
     value = _decimal(env, name, default)
     if value < 0:
@@ -127,15 +178,20 @@ def _non_negative(env: Mapping[str, str], name: str, default: str) -> Decimal:
     return value
 
 
-def _percentage(env: Mapping[str, str], name: str, default: str) -> Decimal:
-    value = _decimal(env, name, default)
+def _percentage(env: _Environment, name: str, default: str) -> Decimal:
+    return percentage(env.raw(name) or default, name)
+
+
+def percentage(raw: str, name: str) -> Decimal:
+    """A percentage from 0 to 100, from a setting or a flag (one validation, one type: Decimal)."""
+    value = decimal_value(raw, name)
     if not Decimal(0) <= value <= Decimal(100):
         raise ConfigError(f"{name}: {value} is not a percentage between 0 and 100")
     return value
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip() or str(default)
+def _positive_int(env: _Environment, name: str, default: int) -> int:
+    raw = env.raw(name) or str(default)
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name}: '{raw}' is not a whole number of at least 1")
     return int(raw)

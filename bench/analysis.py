@@ -51,6 +51,7 @@ import db  # noqa: E402
 import ingestion  # noqa: E402
 from analysis import PeriodFilter, analyze  # noqa: E402
 from analysis_types import AnalysisResult, Period  # noqa: E402
+from autosight import scratch  # noqa: E402
 from forecasting import forecast_next_day  # noqa: E402
 
 SEED = 20240401
@@ -216,7 +217,7 @@ def run_scenario(server_dsn: str, scenario: str, args: argparse.Namespace, folde
     print(f"\n== {scenario}", flush=True)
     products = product_prices(args.products)
     timings = []
-    with db.scratch_database(server_dsn, "bench_analysis") as dsn:
+    with scratch.scratch_database(server_dsn, "bench_analysis") as dsn:
         connection = psycopg2.connect(dsn)
         try:
             db.migrate(connection)
@@ -266,7 +267,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with (db.server_or_temporary_embedded(args.database_url) as server_dsn,
+    with (scratch.server_or_temporary_embedded(args.database_url) as server_dsn,
           tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp):
         timings = [timing for scenario in args.scenarios
                    for timing in run_scenario(server_dsn, scenario, args, Path(tmp))]

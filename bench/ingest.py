@@ -40,6 +40,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 import db  # noqa: E402
 import ingestion  # noqa: E402
+from autosight import scratch  # noqa: E402
 from scripts.generate_sample_data import PRODUCTS, QUANTITIES, QUANTITY_WEIGHTS, RETURN_PROBABILITY  # noqa: E402
 
 SEED = 20260630
@@ -171,7 +172,7 @@ def _load_path(connection: psycopg2.extensions.connection) -> str:
 
 def _run_measurement(kind: str, server_dsn: str, path: Path, rows: int) -> Measurement:
     """Run ``measure`` in a fresh Python process, on a database created for it and dropped after."""
-    with db.scratch_database(server_dsn, f"bench_{kind}") as dsn:
+    with scratch.scratch_database(server_dsn, f"bench_{kind}") as dsn:
         result = subprocess.run([sys.executable, __file__, "--measure", kind, "--dsn", dsn, "--file", str(path),
                                  "--rows", str(rows)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     kinds = ["copy", "autosight", *(["validating"] if args.validating else [])]
     lines, passed = [], True
-    with (db.server_or_temporary_embedded(args.database_url) as server_dsn,
+    with (scratch.server_or_temporary_embedded(args.database_url) as server_dsn,
           tempfile.TemporaryDirectory(prefix="autosight-bench-csv-") as tmp):
         os.chmod(tmp, 0o755)
         for rows in args.rows:

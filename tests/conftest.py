@@ -4,13 +4,16 @@ dropped afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,20 +25,24 @@ from psycopg2 import sql
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
+import processes  # noqa: E402
+
 import db  # noqa: E402
+import main  # noqa: E402
+from autosight import scratch  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def server_dsn() -> Iterator[str]:
     """A DSN of a database on the test server, used to create and drop the per-test databases."""
-    with db.server_or_temporary_embedded(os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")) as dsn:
+    with scratch.server_or_temporary_embedded(os.environ.get("AUTOSIGHT_TEST_DATABASE_URL")) as dsn:
         yield dsn
 
 
 @pytest.fixture
 def database_url(server_dsn: str) -> Iterator[str]:
     """A fresh, empty database for one test; its DSN is usable as DATABASE_URL."""
-    with db.scratch_database(server_dsn, "autosight_test") as dsn:
+    with scratch.scratch_database(server_dsn, "autosight_test") as dsn:
         yield dsn
 
 
@@ -50,19 +57,34 @@ def connection(database_url: str) -> Iterator[psycopg2.extensions.connection]:
         conn.close()
 
 
+RunMain = Callable[..., subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture
-def run_main(database_url: str, tmp_path: Path):
-    """Run `python main.py ARGS` as a user would, in tmp_path, against the test database."""
-    import subprocess
+def run_main(database_url: str, tmp_path: Path) -> RunMain:
+    """Run `main.py ARGS` as a user would, in tmp_path, against the test database: in this process, through
+    main.main (its exit status, stdout and stderr returned as by subprocess.run)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        environment = {key: value for key, value in os.environ.items()
-                       if not key.startswith(("DB_", "DATABASE_URL", "AUTOSIGHT_", "CSV_PATH", "OUTPUT_DIR"))}
-        environment["DATABASE_URL"] = database_url
-        environment.update(env or {})
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.chdir(cwd or tmp_path):
+            status = main.main(list(args), processes.environment(database_url, **(env or {})), stdout, stderr)
+        return subprocess.CompletedProcess(["main.py", *args], status, stdout.getvalue(), stderr.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def run_main_process(database_url: str, tmp_path: Path) -> RunMain:
+    """Run `python main.py ARGS` in a process of its own, for the tests about what the process itself does (what
+    cron would mail, exit statuses)."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *args], cwd=cwd or tmp_path,
-                              env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+                              env=processes.environment(database_url, **(env or {})), capture_output=True,
+                              text=True, timeout=timeout, check=False)
 
     return run
 

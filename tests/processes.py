@@ -14,16 +14,17 @@ from pathlib import Path
 
 import psutil
 
+from settings import SETTING_NAMES
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MAIN = PROJECT_DIR / "main.py"
-# Settings the tests choose themselves: none may leak in from the environment of the test run.
-SETTING_PREFIXES = ("DB_", "DATABASE_URL", "AUTOSIGHT_", "CSV_PATH", "OUTPUT_DIR", "LOG_", "CONNECT_")
 PATIENCE_SECONDS = 60  # a bound on waiting for something that happens in well under a second
 
 
 def environment(database_url: str | None, **settings: str) -> dict[str, str]:
-    """The environment of a run: the test's settings only (no DATABASE_URL: the embedded server)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(SETTING_PREFIXES)}
+    """The environment of a run: the test's settings only (no DATABASE_URL: the embedded server); none of
+    AutoSight's settings leaks in from the environment of the test run."""
+    env = {key: value for key, value in os.environ.items() if key not in SETTING_NAMES}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     env.update(settings)

@@ -57,8 +57,8 @@ def schema_exists(database_url: str) -> bool:
     return query(database_url, "SELECT to_regclass('loaded_files') IS NOT NULL")[0][0]
 
 
-def test_success_prints_nothing(run_main, tmp_path, database_url):
-    result = run_main("--csv", str(write_sales(tmp_path / "sales.csv", SALES)), "--output-dir", "out")
+def test_success_prints_nothing(run_main_process, tmp_path, database_url):
+    result = run_main_process("--csv", str(write_sales(tmp_path / "sales.csv", SALES)), "--output-dir", "out")
 
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert stored_revenue(database_url) == revenue_of(SALES)

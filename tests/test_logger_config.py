@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 
 import logger_config
-from logger_config import get_logger, mask_secrets, register_secret, setup_logging, timed_step
+from logger_config import get_logger, mask_secrets, setup_logging, timed_step
 
 LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) run42 autosight\S* ")
 
 
 @pytest.fixture
-def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A log file in tmp_path; the handler, level and secrets of the test are undone afterwards."""
-    monkeypatch.setattr(logger_config, "_secrets", set())
-    monkeypatch.setattr(logger_config, "_handler", None)
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """A log file in tmp_path; the handler and levels of the test are undone afterwards."""
     loggers = [logging.getLogger(logger_config.ROOT_LOGGER_NAME), logging.getLogger()]
     before = [(list(logger.handlers), logger.level) for logger in loggers]
     yield tmp_path / "logs" / "autosight.log"
@@ -49,8 +47,8 @@ def test_every_line_carries_utc_time_level_run_id_and_logger(log_file: Path) -> 
 
 
 def test_a_run_id_is_made_when_none_is_given(log_file: Path) -> None:
-    first = setup_logging(log_file)
-    second = setup_logging(log_file)
+    first = setup_logging(log_file).run_id
+    second = setup_logging(log_file).run_id
     get_logger("main").info("hello")
 
     assert first and second and first != second
@@ -77,8 +75,7 @@ def test_the_file_rotates_at_the_size_limit(log_file: Path) -> None:
 
 
 def test_secrets_never_reach_the_file_even_inside_a_traceback(log_file: Path) -> None:
-    register_secret("Registered-Secret")
-    setup_logging(log_file, run_id="run42")
+    setup_logging(log_file, run_id="run42", secrets=["Registered-Secret"])
     log = get_logger("db")
     log.info("connecting with %s", "Registered-Secret")
     log.info("url postgresql://bob:uri-pass@db.example:5432/sales")
@@ -113,14 +110,20 @@ def test_mask_secrets_finds_passwords_in_uris_and_key_values(text: str, masked: 
     assert mask_secrets(text) == masked
 
 
-def test_registered_secrets_are_masked_longest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(logger_config, "_secrets", set())
-    register_secret(None)
-    register_secret("")
-    register_secret("abc")
-    register_secret("abcdef")
+def test_registered_secrets_are_masked_longest_first() -> None:
+    assert mask_secrets("x abcdef y abc", ["", "abc", "abcdef"]) == "x *** y ***"
 
-    assert mask_secrets("x abcdef y abc") == "x *** y ***"
+
+def test_closing_the_session_removes_its_handler_and_restores_the_levels(log_file: Path) -> None:
+    application = logging.getLogger(logger_config.ROOT_LOGGER_NAME)
+    before = (list(application.handlers), application.level, application.propagate)
+    session = setup_logging(log_file, level="DEBUG", run_id="run42")
+    get_logger("main").info("during")
+    session.close()
+    get_logger("main").warning("after")
+
+    assert (list(application.handlers), application.level, application.propagate) == before
+    assert "after" not in log_file.read_text(encoding="utf-8")
 
 
 def test_setup_twice_keeps_one_handler_and_writes_once(log_file: Path) -> None:
