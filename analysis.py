@@ -1,4 +1,4 @@
-"""Aggregation in PostgreSQL and day-over-day trends.
+"""Aggregation in PostgreSQL, the trading calendar, trends over trading days, summary and comparisons.
 
 Python receives aggregates only: the per-day and per-product sums come from the
 ``sales_daily_product`` rollup maintained at ingestion, so the cost of this step grows with days x
@@ -11,7 +11,8 @@ counted as zero days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,21 +20,30 @@ import psycopg2.extensions
 
 from analysis_types import (
     CENT,
+    CLOSED,
     DECLINE,
     MODERATE_GROWTH,
     NO_BASELINE,
     NO_CHANGE,
+    NO_SALES_ON_TRADING_DAY,
     STRONG_GROWTH,
     AnalysisResult,
     DailyRevenue,
+    DataWarning,
+    Forecast,
     Period,
+    PeriodComparison,
     ProductPerformance,
+    Span,
     TrendDay,
 )
+from autosight.trading_calendar import CalendarRules, build_calendar
+from forecasting import forecast_from_analysis
 from logger_config import get_logger
+from settings import Settings
 
 log = get_logger(__name__)
-
+WEEK = 7
 
 
 @dataclass(frozen=True)
@@ -45,28 +55,39 @@ class PeriodFilter:
     last_days: int | None = None
 
 
-def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFilter,
-            strong_growth_pct: Decimal) -> AnalysisResult:
-    """Daily series, products and trends of the period, read from the rollup.
+TOP_PRODUCTS_FORECAST = 10  # products with a week-ahead forecast in the report (stock planning)
 
-    A period with no data (empty database, or a filter outside the data) gives the empty result.
+
+def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFilter,
+            strong_growth_pct: Decimal, rules: CalendarRules | None = None) -> AnalysisResult:
+    """Daily series on the trading calendar, products, trends, summary and comparisons of the period.
+
+    Everything is read from the rollup in one snapshot. The calendar is built over the whole history (a closed
+    weekday is detected from it), and trends run over it too, so the period's first day is compared with the
+    trading day before it even when that lies before the period. A period with no data gives the empty result.
     """
+    rules = rules or CalendarRules()
     with connection, connection.cursor() as cursor:
         _one_snapshot(cursor)
         first_day, period = _period(cursor, period_filter)
         log.info("analysis period %s..%s (%d days; filter %s)", period.start, period.end, period.days, period_filter)
-        if period.start is None or period.end is None:
+        if first_day is None or period.start is None or period.end is None:
             return AnalysisResult(Period(None, None), [], [], [], strong_growth_pct)
-        daily = _daily(cursor, period)
-        history = daily if period.start == first_day else _daily(cursor, Period(first_day, period.end))
+        raw_history = _daily(cursor, Period(first_day, period.end))
+        calendar = build_calendar(first_day, _sale_days(cursor), rules)
         products = _products(cursor, period)
-        baseline = _revenue_before(cursor, period.start)
-    trends = classify_trends([(day.day, day.revenue) for day in daily], strong_growth_pct, baseline)
+        product_histories = _product_histories(cursor, products[:TOP_PRODUCTS_FORECAST], Period(first_day, period.end))
+    history = [replace(day, closed_reason=calendar.reason(day.day)) for day in raw_history]
+    all_trends = classify_trends(history, strong_growth_pct)
+    in_period = slice(len(history) - period.days, len(history))
+    daily, trends = history[in_period], all_trends[in_period]
     return AnalysisResult(
         period=period, daily=daily, products=products, trends=trends, strong_growth_pct=strong_growth_pct,
         total_revenue=sum((day.revenue for day in daily), Decimal("0.00")),
         total_quantity=sum(day.quantity for day in daily),
-        transactions=sum(day.transactions for day in daily), history=history,
+        transactions=sum(day.transactions for day in daily), history=history, calendar=calendar,
+        periods=period_comparisons(history, period),
+        warnings=no_sales_warnings(daily), product_histories=product_histories,
     )
 
 
@@ -132,18 +153,27 @@ def _products(cursor: psycopg2.extensions.cursor, period: Period) -> list[Produc
             for name, quantity, revenue, share, rank in cursor.fetchall()]
 
 
-def _revenue_before(cursor: psycopg2.extensions.cursor, day: date) -> Decimal | None:
-    """Revenue of the day before ``day``: the first day's baseline when the period starts after the data does.
+def _sale_days(cursor: psycopg2.extensions.cursor) -> list[date]:
+    """Every day with at least one sale (the whole history: detection of closed weekdays needs it)."""
+    cursor.execute("SELECT DISTINCT sale_date FROM sales_daily_product WHERE transactions > 0")
+    return [day for (day,) in cursor.fetchall()]
 
-    None when there is no data before ``day`` (that day is unknown, not closed).
-    """
+
+def _product_histories(cursor: psycopg2.extensions.cursor, products: list[ProductPerformance],
+                       history: Period) -> dict[str, list[Decimal]]:
+    """Daily revenue of each of ``products`` over every day of ``history`` (0 where it did not sell)."""
+    names = [product.product for product in products]
+    if not names or history.start is None:
+        return {}
     cursor.execute(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM sales_daily_product WHERE sale_date < %(day)s)"
-        " THEN (SELECT coalesce(sum(revenue), 0.00) FROM sales_daily_product"
-        "       WHERE sale_date = %(day)s::date - 1) END",
-        {"day": day},
+        "SELECT product_name, sale_date, sum(revenue) FROM sales_daily_product"
+        " WHERE product_name = ANY(%s) AND sale_date BETWEEN %s AND %s GROUP BY product_name, sale_date",
+        (names, history.start, history.end),
     )
-    return cursor.fetchone()[0]
+    series = {name: [Decimal("0.00")] * history.days for name in names}
+    for name, day, revenue in cursor.fetchall():
+        series[name][(day - history.start).days] = revenue
+    return series
 
 
 def day_over_day(today: Decimal, yesterday: Decimal | None, strong_growth_pct: Decimal) -> tuple[Decimal | None, str]:
@@ -166,16 +196,95 @@ def day_over_day(today: Decimal, yesterday: Decimal | None, strong_growth_pct: D
     return change, DECLINE
 
 
-def classify_trends(series: list[tuple[date, Decimal]], strong_growth_pct: Decimal,
-                    baseline: Decimal | None = None) -> list[TrendDay]:
-    """The trend of every day against the day before; ``baseline`` is the revenue of the day before the first.
+def classify_trends(history: Sequence[DailyRevenue], strong_growth_pct: Decimal) -> list[TrendDay]:
+    """The trend of every day: against the previous trading day (PRODUCT.md), and week over week.
 
-    Without a baseline (the first day of the data) the first day has no change.
+    Closed days get no change and the label ``Closed``; the first trading day of the data has no baseline.
+    ``history`` is a gap-free calendar from the first day of the data.
     """
     trends: list[TrendDay] = []
-    previous = baseline
-    for day, revenue in series:
-        change, label = day_over_day(revenue, previous, strong_growth_pct)
-        trends.append(TrendDay(day, revenue, change, label))
-        previous = revenue
+    previous: Decimal | None = None
+    trading_revenue: dict[date, Decimal] = {}
+    for entry in history:
+        if not entry.trading:
+            trends.append(TrendDay(entry.day, entry.revenue, None, CLOSED))
+            continue
+        change, label = day_over_day(entry.revenue, previous, strong_growth_pct)
+        week_ago = trading_revenue.get(entry.day - timedelta(days=WEEK))
+        trends.append(TrendDay(entry.day, entry.revenue, change, label, percent_change(entry.revenue, week_ago)))
+        trading_revenue[entry.day] = previous = entry.revenue
     return trends
+
+
+def percent_change(current: Decimal, earlier: Decimal | None) -> Decimal | None:
+    """(current - earlier) / earlier * 100 to 2 decimals; None without a positive baseline."""
+    if earlier is None or earlier <= 0:
+        return None
+    return ((current - earlier) / earlier * 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def period_comparisons(history: Sequence[DailyRevenue], period: Period) -> list[PeriodComparison]:
+    """Last 7 days vs the 7 before, month to date vs the same days of the previous month, and the period vs
+    the same dates a year earlier; an earlier stretch the history does not fully cover is left out (null)."""
+    if period.start is None or period.end is None:
+        return []
+    end = period.end
+    month_start = end.replace(day=1)
+    previous_month_start = (month_start - timedelta(days=1)).replace(day=1)
+    previous_month_end = _same_day_clamped(previous_month_start, end.day)
+    stretches = [
+        ("last_7_days", (end - timedelta(days=6), end), (end - timedelta(days=13), end - timedelta(days=7))),
+        ("month_to_date", (month_start, end), (previous_month_start, previous_month_end)),
+        ("year_over_year", (period.start, end), (_year_earlier(period.start), _year_earlier(end))),
+    ]
+    by_day = {entry.day: entry for entry in history}
+    return [_compare(name, current, previous, by_day) for name, current, previous in stretches]
+
+
+def _compare(name: str, current: tuple[date, date], previous: tuple[date, date],
+             by_day: dict[date, DailyRevenue]) -> PeriodComparison:
+    now, before = _span(*current, by_day), _span(*previous, by_day)
+    return PeriodComparison(name, now or Span(*current, Decimal("0.00"), 0), before,
+                            percent_change(now.revenue, before.revenue) if now and before else None)
+
+
+def _span(start: date, end: date, by_day: dict[date, DailyRevenue]) -> Span | None:
+    """The stretch's revenue and trading days; None when the history does not cover every day of it."""
+    days = [by_day.get(start + timedelta(days=offset)) for offset in range((end - start).days + 1)]
+    if any(day is None for day in days):
+        return None
+    covered = [day for day in days if day is not None]
+    return Span(start, end, sum((day.revenue for day in covered), Decimal("0.00")),
+                sum(day.trading for day in covered))
+
+
+def _same_day_clamped(month_start: date, day: int) -> date:
+    """``day`` of ``month_start``'s month, or its last day when the month is shorter (March 31 -> Feb 28)."""
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    return min(month_start.replace(day=1) + timedelta(days=day - 1), next_month - timedelta(days=1))
+
+
+def _year_earlier(day: date) -> date:
+    """The same date a year earlier; February 29 becomes February 28."""
+    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+
+
+def no_sales_warnings(daily: Sequence[DailyRevenue]) -> list[DataWarning]:
+    """A trading day without a single sale: usually an export that did not arrive."""
+    return [
+        DataWarning(NO_SALES_ON_TRADING_DAY, day.day,
+                    f"no sales on {day.day:%A} {day.day.isoformat()}, a trading day: counted as 0 "
+                    "(is an export missing? If the shop was closed, list the day in CLOSED_DATES)")
+        for day in daily if day.trading and day.transactions == 0
+    ]
+
+
+def analyze_and_forecast(connection: psycopg2.extensions.connection, period_filter: PeriodFilter,
+                         settings: Settings) -> tuple[AnalysisResult, Forecast]:
+    """Every figure of a report for a period: the analysis and its forecasts, with the settings' calendar.
+
+    The one entry point for whatever shows these figures (report.json, the API, the dashboard), so that they
+    agree with each other.
+    """
+    analysis = analyze(connection, period_filter, settings.strong_growth_pct, settings.calendar_rules)
+    return analysis, forecast_from_analysis(analysis, settings.ma_window, settings.backtest_days)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
+
+from autosight.trading_calendar import CalendarRules, TradingCalendar
 
 CENT = Decimal("0.01")  # money and percentages are reported to this step (ROUND_HALF_UP)
 MASE_STEP = Decimal("0.001")  # a ratio near 1, where the third decimal still tells models apart
@@ -18,7 +21,9 @@ MODERATE_GROWTH = "Moderate Growth"
 NO_CHANGE = "No Change"
 DECLINE = "Decline"
 NO_BASELINE = "No Baseline"
-TREND_LABELS = (STRONG_GROWTH, MODERATE_GROWTH, NO_CHANGE, DECLINE, NO_BASELINE)
+CLOSED = "Closed"
+TREND_LABELS = (STRONG_GROWTH, MODERATE_GROWTH, NO_CHANGE, DECLINE, NO_BASELINE, CLOSED)
+NO_SALES_ON_TRADING_DAY = "no_sales_on_trading_day"
 
 
 @dataclass(frozen=True)
@@ -37,20 +42,76 @@ class Period:
 
 @dataclass(frozen=True)
 class DailyRevenue:
-    """One calendar day of the period; days without sales have zeros."""
+    """One calendar day of the period; days without sales have zeros. ``closed_reason`` is set on closed days
+    (see autosight.trading_calendar), None on trading days."""
 
     day: date
     revenue: Decimal
     quantity: int
     transactions: int
+    closed_reason: str | None = None
+
+    @property
+    def trading(self) -> bool:
+        return self.closed_reason is None
 
 
 @dataclass(frozen=True)
 class TrendDay:
+    """Change against the previous trading day, and against the same weekday a week earlier when that was a
+    trading day; both None on closed days (trend ``Closed``)."""
+
     day: date
     revenue: Decimal
     change_pct: Decimal | None
     trend: str
+    week_over_week_pct: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class DayAmount:
+    day: date
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class TradingSummary:
+    """The period's figures over trading days (PRODUCT.md): closed days count in no average, best or worst."""
+
+    trading_days: int
+    closed_days: int
+    no_sales_trading_days: int
+    average_per_trading_day: Decimal | None
+    best_day: DayAmount | None
+    worst_day: DayAmount | None
+    latest_change: TrendDay | None
+
+
+@dataclass(frozen=True)
+class Span:
+    """Revenue of a stretch of days, with how many of them were trading days."""
+
+    start: date
+    end: date
+    revenue: Decimal
+    trading_days: int
+
+
+@dataclass(frozen=True)
+class PeriodComparison:
+    """One stretch against an earlier one (``previous`` None where the history does not reach back)."""
+
+    name: str  # last_7_days | month_to_date | year_over_year
+    current: Span
+    previous: Span | None
+    change_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class DataWarning:
+    code: str
+    day: date
+    message: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +136,30 @@ class AnalysisResult:
     # Every day from the first sale to the period's end: what the forecast learns from, so that a short
     # report (--days 10) still forecasts from the whole history before its last day.
     history: list[DailyRevenue] = field(default_factory=list)
+    calendar: TradingCalendar = field(default_factory=lambda: TradingCalendar(None, None, {}, CalendarRules(),
+                                                                             frozenset()))
+    periods: list[PeriodComparison] = field(default_factory=list)
+    warnings: list[DataWarning] = field(default_factory=list)
+    # Daily revenue of the period's top products over ``history``'s days (same order): the per-product forecasts.
+    product_histories: dict[str, list[Decimal]] = field(default_factory=dict)
+
+    @cached_property
+    def summary(self) -> TradingSummary:
+        """Counts, average, best and worst over the period's trading days (ties go to the earliest day), and
+        the latest trading day's change: derived here once, for every output."""
+        trading = [day for day in self.daily if day.trading]
+        total = sum((day.revenue for day in trading), Decimal("0.00"))
+        best = max(trading, key=lambda d: (d.revenue, -d.day.toordinal()), default=None)
+        worst = min(trading, key=lambda d: (d.revenue, d.day), default=None)
+        return TradingSummary(
+            trading_days=len(trading),
+            closed_days=len(self.daily) - len(trading),
+            no_sales_trading_days=sum(day.transactions == 0 for day in trading),
+            average_per_trading_day=total / len(trading) if trading else None,
+            best_day=DayAmount(best.day, best.revenue) if best else None,
+            worst_day=DayAmount(worst.day, worst.revenue) if worst else None,
+            latest_change=next((trend for trend in reversed(self.trends) if trend.trend != CLOSED), None),
+        )
 
 
 @dataclass(frozen=True)
@@ -98,10 +183,34 @@ class ModelForecast:
 
 
 @dataclass(frozen=True)
-class Forecast:
-    """The next-day forecast: the headline model plus every model's figures.
+class ForecastDay:
+    """One day ahead; a day expected closed is forecast 0 with the interval [0, 0]."""
 
-    ``moving_average`` is the seed's figure, always computed (PRODUCT.md).
+    day: date
+    value: Decimal
+    lower: Decimal | None
+    upper: Decimal | None
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """The week ahead of one series (a product), by the model its nested backtest picks at the last origin."""
+
+    name: str
+    method: str
+    days: list[ForecastDay]
+    backtest: BacktestScore
+    interval_coverage_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The next-trading-day forecast: the headline model plus every model's figures.
+
+    ``moving_average`` is the seed's figure, always computed (PRODUCT.md). ``backtest`` is the nested
+    rolling-origin score of the headline procedure (at each origin the model is chosen from earlier data only),
+    ``interval_coverage_pct`` the share of those backtest days whose actual fell in the 80 % interval.
     """
 
     day: date | None
@@ -113,6 +222,10 @@ class Forecast:
     upper: Decimal | None
     interval_level_pct: int
     models: list[ModelForecast] = field(default_factory=list)
+    backtest: BacktestScore | None = None
+    interval_coverage_pct: Decimal | None = None
+    week: list[ForecastDay] = field(default_factory=list)
+    products: list[SeriesForecast] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,36 +1,58 @@
-"""Next-day revenue forecast: the seed's moving average plus simple baselines, chosen by an honest backtest.
+"""Revenue forecasts on the trading calendar: the next trading day and the week ahead, chosen by a nested backtest.
 
 Why several models: daily shop revenue is mostly noise around a level with a weekly pattern, and the seed's
-trend-extrapolating moving average chases that noise. Every model is scored on a rolling-origin one-step
-backtest (day ``t`` predicted from days ``< t`` only) and the headline is the model with the lowest MASE, so
-the report never claims more accuracy than was measured. The seed's figure is always computed and reported.
+trend-extrapolating moving average chases that noise. Every model learns from trading days only (a closed day is
+not a zero the shop earned, so it must not drag a weekly pattern down) and predicts the k-th next trading day.
 
-Money stays ``Decimal`` at the edges; Holt-Winters alone computes in float internally (its smoothing is an
-approximation anyway) and is returned as ``Decimal``. Every forecast is clamped at 0 and rounded to the cent.
+Why *nested*: choosing the model with the best backtest and then reporting that same backtest flatters the choice
+(the winner of 5 noisy scores is partly lucky). So the choice itself is backtested: at every origin the model is
+picked by its one-step errors over the ``backtest_days`` trading days before that origin only, and the error of
+*that* pick is what the reported score (MAE, WAPE, MASE) measures. The 80 % intervals come from the same honest
+errors, per horizon (their 10th and 90th percentiles around the forecast), and their coverage is measured the
+same way: at each origin with the errors of earlier origins only.
+
+Money stays ``Decimal`` at the edges; the models compute in float internally (their estimates are approximations
+anyway) and every forecast is clamped at 0 and rounded to the cent. The seed's figure is always computed exactly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
 from itertools import pairwise, product
 
-from analysis_types import CENT, MASE_STEP, BacktestScore, Forecast, ModelForecast
+import numpy as np
+
+from analysis_types import (
+    CENT,
+    MASE_STEP,
+    AnalysisResult,
+    BacktestScore,
+    Forecast,
+    ForecastDay,
+    ModelForecast,
+    SeriesForecast,
+)
 
 ZERO = Decimal(0)
 SEASON = 7
+HORIZON_DAYS = 7  # the week ahead, in calendar days
 INTERVAL_LEVEL_PCT = 80
-MIN_TRAINING_DAYS = SEASON  # a backtest origin needs one full week behind it, so seasonal models are seasonal
+MIN_TRAINING_DAYS = SEASON  # a backtest origin needs a week of trading days behind it
+MIN_SELECTION_ERRORS = 3  # fewer one-step errors than this choose nothing: the seed stays
 MIN_INTERVAL_ERRORS = 5  # fewer errors than this give no meaningful 10th/90th percentile
+NESTED_ORIGINS = 56  # trading days scored by the nested backtest (and whose errors calibrate the intervals)
 WEEKDAY_MEAN_WEEKS = 4
-HW_MIN_DAYS = 2 * SEASON  # two full seasons: one to initialise, one to start learning
-HW_HISTORY_DAYS = 16 * SEASON
+HW_HISTORY_DAYS = 16 * SEASON  # trading days Holt-Winters fits its parameters on and warms up over
+HW_INIT_DAYS = 2 * SEASON
 HW_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 HW_BETAS = (0.0, 0.05, 0.1)
 HW_GAMMAS = (0.05, 0.1, 0.2, 0.3)
+HW_DEFAULT = (0.2, 0.0, 0.1)  # too short a history to fit: a middle-of-the-grid choice
+HEADLINE_SEARCH_DAYS = 28  # how far ahead the next trading day is looked for when many days are closed
 
 
 def _to_cents(value: Decimal) -> Decimal:
@@ -38,8 +60,13 @@ def _to_cents(value: Decimal) -> Decimal:
     return max(ZERO, value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _float_to_cents(value: float) -> Decimal:
+    return _to_cents(Decimal(repr(value)))
+
+
 def moving_average_forecast(revenues: Sequence[Decimal], window: int) -> Decimal:
-    """The seed's prediction (PRODUCT.md): last day + weighted mean of the last ``window`` day-over-day changes.
+    """The seed's prediction (PRODUCT.md) over trading days: last trading day + weighted mean of the last
+    ``window`` changes between consecutive trading days.
 
     Changes are absolute money (``r[t] - r[t-1]``), weighted 1..k with the most recent heaviest, where k is
     ``window`` or the number of changes available if fewer. No change: the last day (0 with no data).
@@ -48,204 +75,408 @@ def moving_average_forecast(revenues: Sequence[Decimal], window: int) -> Decimal
         raise ValueError(f"moving-average window must be at least 1, got {window}")
     if not revenues:
         return _to_cents(ZERO)
-    changes = [revenues[i] - revenues[i - 1] for i in range(1, len(revenues))][-window:]
+    tail = revenues[-(window + 1):]
+    changes = [after - before for before, after in pairwise(tail)]
     weighted = sum((weight * change for weight, change in enumerate(changes, start=1)), ZERO)
     weights = len(changes) * (len(changes) + 1) // 2
     step = weighted / weights if weights else ZERO
     return _to_cents(revenues[-1] + step)
 
 
-def naive_forecast(revenues: Sequence[Decimal]) -> Decimal:
-    """Tomorrow = today: the benchmark every MASE is measured against."""
-    return _to_cents(revenues[-1] if revenues else ZERO)
+# --- the trading-day series and its models -----------------------------------------------------------------
 
 
-def seasonal_naive_forecast(revenues: Sequence[Decimal]) -> Decimal:
-    """Tomorrow = the same weekday last week; naive with less than a week of data."""
-    if len(revenues) < SEASON:
-        return naive_forecast(revenues)
-    return _to_cents(revenues[-SEASON])
+@dataclass
+class _Series:
+    """Trading days only: their dates, exact revenues, float revenues and, per weekday, their positions."""
+
+    dates: list[date]
+    exact: list[Decimal]
+    values: list[float] = field(init=False)
+    by_weekday: dict[int, list[int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values = [float(value) for value in self.exact]
+        self.by_weekday = {weekday: [] for weekday in range(SEASON)}
+        for index, day in enumerate(self.dates):
+            self.by_weekday[day.weekday()].append(index)
+
+    def same_weekday_before(self, weekday: int, cut: int, count: int) -> list[float]:
+        """Revenues of the last ``count`` trading days on ``weekday`` before position ``cut``, latest last."""
+        positions = self.by_weekday[weekday]
+        end = bisect_left(positions, cut)
+        return [self.values[index] for index in positions[max(0, end - count):end]]
 
 
-def weekday_mean_forecast(revenues: Sequence[Decimal], weeks: int = WEEKDAY_MEAN_WEEKS) -> Decimal:
-    """Mean of the same weekday over the last ``weeks`` weeks (those available); naive with under a week.
+Predict = Callable[[_Series, int, Sequence[date]], list[float]]
 
-    Averaging a few weeks keeps the weekly pattern of seasonal naive but divides its noise.
+
+def _naive(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+    """Every future trading day = the last trading day."""
+    return [series.values[cut - 1] if cut else 0.0] * len(targets)
+
+
+def _seasonal_naive(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+    """The last trading day on the same weekday; naive when there is none yet."""
+    last = series.values[cut - 1] if cut else 0.0
+    return [next(iter(series.same_weekday_before(day.weekday(), cut, 1)), last) for day in targets]
+
+
+def _weekday_mean(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+    """Mean of the last ``WEEKDAY_MEAN_WEEKS`` trading days on the same weekday: seasonal naive with less noise."""
+    last = series.values[cut - 1] if cut else 0.0
+    predictions = []
+    for day in targets:
+        same = series.same_weekday_before(day.weekday(), cut, WEEKDAY_MEAN_WEEKS)
+        predictions.append(sum(same) / len(same) if same else last)
+    return predictions
+
+
+def _moving_average_model(window: int) -> Predict:
+    """The seed's rule, applied again on its own forecasts for the days after the next (the rule's own trend)."""
+
+    def predict(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+        tail = list(series.exact[max(0, cut - window - 1):cut])
+        predictions = []
+        for _ in targets:
+            value = moving_average_forecast(tail, window)
+            predictions.append(float(value))
+            tail = [*tail[1:], value] if len(tail) > window else [*tail, value]
+        return predictions
+
+    return predict
+
+
+class _HoltWinters:
+    """Additive Holt-Winters whose season is the weekday (not the position), stepping over trading days only.
+
+    Parameters are grid-searched once per series, on the ``HW_HISTORY_DAYS`` trading days before the first
+    backtest origin (so no backtest day informs them); one pass then records the state at every origin.
     """
-    same_weekday = list(revenues[-SEASON::-SEASON])[:weeks]
-    if not same_weekday:
-        return naive_forecast(revenues)
-    return _to_cents(sum(same_weekday, ZERO) / len(same_weekday))
+
+    def __init__(self, series: _Series, first_cut: int) -> None:
+        self.states: dict[int, tuple[float, float, list[float]]] = {}
+        start = max(0, first_cut - HW_HISTORY_DAYS)
+        values = series.values
+        weekdays = [day.weekday() for day in series.dates]
+        params = _fit_holt_winters(values[start:first_cut], weekdays[start:first_cut])
+        level, trend, season = _hw_initial(values[start:], weekdays[start:])
+        alpha, beta, gamma = params
+        for index in range(start, len(values)):
+            if index >= first_cut:
+                self.states[index] = (level, trend, list(season))
+            weekday, value = weekdays[index], values[index]
+            new_level = alpha * (value - season[weekday]) + (1 - alpha) * (level + trend)
+            trend = beta * (new_level - level) + (1 - beta) * trend
+            season[weekday] = gamma * (value - new_level) + (1 - gamma) * season[weekday]
+            level = new_level
+        self.states[len(values)] = (level, trend, list(season))
+
+    def __call__(self, series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+        level, trend, season = self.states[cut]
+        return [level + step * trend + season[day.weekday()] for step, day in enumerate(targets, start=1)]
 
 
-def _holt_winters_run(series: Sequence[float], alpha: float, beta: float, gamma: float) -> tuple[float, float]:
-    """One additive Holt-Winters pass; returns (in-sample one-step SSE, next-step forecast).
+def _hw_initial(values: Sequence[float], weekdays: Sequence[int]) -> tuple[float, float, list[float]]:
+    """Level = mean of the first two weeks of trading days, trend 0, season = each weekday's mean deviation."""
+    first = values[:HW_INIT_DAYS]
+    level = sum(first) / len(first) if first else 0.0
+    season = [0.0] * SEASON
+    for weekday in range(SEASON):
+        same = [value for value, day in zip(first, weekdays[:HW_INIT_DAYS], strict=False) if day == weekday]
+        season[weekday] = sum(same) / len(same) - level if same else 0.0
+    return level, 0.0, season
 
-    Initialised from the first two weeks: level = first week's mean, trend = 0 (so beta = 0 is the
-    trend-free model and a trend is only kept when the data earns it), seasonal = mean deviation of each
-    weekday from its week's mean. One-step errors are summed from the second week on.
-    """
-    first, second = series[:SEASON], series[SEASON : 2 * SEASON]
-    mean1, mean2 = sum(first) / SEASON, sum(second) / SEASON
-    season = [((a - mean1) + (b - mean2)) / 2 for a, b in zip(first, second, strict=True)]
-    level, trend, sse = mean1, 0.0, 0.0
-    for t in range(SEASON, len(series)):
-        index = t % SEASON
-        error = series[t] - (level + trend + season[index])
+
+def _fit_holt_winters(values: Sequence[float], weekdays: Sequence[int]) -> tuple[float, float, float]:
+    """The grid's parameters with the lowest in-sample one-step squared error, all of them run at once (numpy)."""
+    if len(values) < HW_INIT_DAYS + SEASON:
+        return HW_DEFAULT
+    grid = np.array(list(product(HW_ALPHAS, HW_BETAS, HW_GAMMAS)))
+    alpha, beta, gamma = grid[:, 0], grid[:, 1], grid[:, 2]
+    level0, _, season0 = _hw_initial(values, weekdays)
+    level, trend = np.full(len(grid), level0), np.zeros(len(grid))
+    season = np.tile(np.array(season0), (len(grid), 1))
+    sse = np.zeros(len(grid))
+    for index in range(HW_INIT_DAYS, len(values)):
+        weekday, value = weekdays[index], values[index]
+        error = value - (level + trend + season[:, weekday])
         sse += error * error
-        new_level = alpha * (series[t] - season[index]) + (1 - alpha) * (level + trend)
+        new_level = alpha * (value - season[:, weekday]) + (1 - alpha) * (level + trend)
         trend = beta * (new_level - level) + (1 - beta) * trend
-        season[index] = gamma * (series[t] - new_level) + (1 - gamma) * season[index]
+        season[:, weekday] = gamma * (value - new_level) + (1 - gamma) * season[:, weekday]
         level = new_level
-    return sse, level + trend + season[len(series) % SEASON]
-
-
-def holt_winters_forecast(revenues: Sequence[Decimal]) -> Decimal:
-    """Additive Holt-Winters (period 7) on the last ``HW_HISTORY_DAYS`` days; seasonal naive under 14 days.
-
-    Smoothing parameters come from a small grid, minimising the in-sample one-step SSE (no future data).
-    The history is capped so the level and weekday pattern follow the recent shop, not last year's (and so
-    the grid stays cheap inside the backtest). Alpha stops at 0.05: over 16 weeks a smaller alpha would leave
-    the level mostly at the first week's mean, an artefact of the initialisation rather than an estimate.
-    """
-    if len(revenues) < HW_MIN_DAYS:
-        return seasonal_naive_forecast(revenues)
-    series = [float(value) for value in revenues[-HW_HISTORY_DAYS:]]
-    runs = (_holt_winters_run(series, *params) for params in product(HW_ALPHAS, HW_BETAS, HW_GAMMAS))
-    _, forecast = min(runs, key=lambda run: run[0])
-    return _to_cents(Decimal(forecast))
+    best = grid[int(np.argmin(sse))]
+    return float(best[0]), float(best[1]), float(best[2])
 
 
 @dataclass(frozen=True)
 class _Model:
     name: str
     description: str
-    predict: Callable[[Sequence[Decimal]], Decimal]
 
 
 def _models(window: int) -> list[_Model]:
     """The candidates, seed first: on an exact tie the earlier (simpler, familiar) model stays the headline."""
     return [
-        _Model(
-            "moving_average",
-            f"last day + weighted mean of the last {window} day-over-day changes (the seed's method)",
-            partial(moving_average_forecast, window=window),
-        ),
-        _Model("naive", "last day's revenue", naive_forecast),
-        _Model(
-            "seasonal_naive",
-            "same weekday last week (last day with under 7 days)",
-            seasonal_naive_forecast,
-        ),
-        _Model(
-            "weekday_mean",
-            f"mean of the same weekday over the last {WEEKDAY_MEAN_WEEKS} weeks (last day with under 7 days)",
-            weekday_mean_forecast,
-        ),
-        _Model(
-            "holt_winters",
-            "additive Holt-Winters, period 7, grid-searched smoothing (seasonal naive with under 14 days)",
-            holt_winters_forecast,
-        ),
+        _Model("moving_average",
+               f"last trading day + weighted mean of the last {window} changes between trading days (the seed's)"),
+        _Model("naive", "last trading day's revenue"),
+        _Model("seasonal_naive", "last trading day on the same weekday"),
+        _Model("weekday_mean", f"mean of the last {WEEKDAY_MEAN_WEEKS} trading days on the same weekday"),
+        _Model("holt_winters", "additive Holt-Winters over trading days, weekday season, grid-searched smoothing"),
     ]
 
 
-def _naive_scale(training: Sequence[Decimal]) -> Decimal | None:
-    """In-sample MAE of the one-step naive forecast: MASE's denominator; None when undefined or zero."""
-    if len(training) < 2:
-        return None
-    total = sum((abs(training[i] - training[i - 1]) for i in range(1, len(training))), ZERO)
-    return total / (len(training) - 1) if total else None
+# --- the nested backtest --------------------------------------------------------------------------------------
 
 
-def _score(errors: Sequence[Decimal], actuals: Sequence[Decimal], scale: Decimal | None) -> BacktestScore:
-    """MAE, WAPE % and MASE of one model's backtest errors; a zero denominator gives None, not an error."""
-    if not errors:
-        return BacktestScore(points=0, mae=None, wape_pct=None, mase=None)
-    absolute = sum((abs(error) for error in errors), ZERO)
-    mae = absolute / len(errors)
-    volume = sum((abs(actual) for actual in actuals), ZERO)
-    wape = (absolute / volume * 100).quantize(CENT, rounding=ROUND_HALF_UP) if volume else None
-    mase = (mae / scale).quantize(MASE_STEP, rounding=ROUND_HALF_UP) if scale else None
-    return BacktestScore(len(errors), mae.quantize(CENT, rounding=ROUND_HALF_UP), wape, mase)
+@dataclass
+class _Backtest:
+    """Every model's forecasts at every origin, the nested choice at each origin and the errors of that choice."""
+
+    series: _Series
+    future: list[date]  # the trading days after the history that are forecast
+    window: int
+    names: list[str]
+    first_cut: int
+    scored: range  # origins whose one-step error enters the scores
+    forecasts: list[dict[int, list[float]]]  # per model: origin -> forecasts of the next trading days
+    choice: dict[int, int]  # origin -> index of the model chosen from the errors before it
+
+    def targets(self, cut: int) -> list[date]:
+        n = len(self.series.dates)
+        return self.future if cut == n else self.series.dates[cut:min(n, cut + len(self.future))]
+
+    def one_step_error(self, model: int, cut: int) -> float:
+        return self.series.values[cut] - self.forecasts[model][cut][0]
+
+    def headline_errors(self, step: int, before: int) -> list[float]:
+        """Errors of the nested choice ``step`` trading days ahead, from the last origins whose target is before
+        ``before`` (at most ``NESTED_ORIGINS`` of them)."""
+        errors = []
+        for cut in range(max(self.first_cut, before - step - NESTED_ORIGINS + 1), before - step + 1):
+            chosen = self.choice.get(cut)
+            if chosen is not None and step <= len(self.forecasts[chosen][cut]):
+                errors.append(self.series.values[cut + step - 1] - self.forecasts[chosen][cut][step - 1])
+        return errors
 
 
-def _quantile(ordered: Sequence[Decimal], fraction: Decimal) -> Decimal:
-    """Linear-interpolation quantile of sorted values (the usual 'type 7' definition)."""
-    position = (len(ordered) - 1) * fraction
+def _backtest(series: _Series, future: list[date], window: int, inner: int) -> _Backtest:
+    n = len(series.values)
+    first_cut = min(n, max(MIN_TRAINING_DAYS, n - NESTED_ORIGINS - inner - MIN_SELECTION_ERRORS))
+    predictors: list[Predict] = [_moving_average_model(window), _naive, _seasonal_naive, _weekday_mean,
+                                 _HoltWinters(series, first_cut)]
+    models = _models(window)
+    backtest = _Backtest(series, future, window, [model.name for model in models], first_cut,
+                         range(max(first_cut + MIN_SELECTION_ERRORS, n - NESTED_ORIGINS), n), [], {})
+    for predict in predictors:
+        backtest.forecasts.append({cut: predict(series, cut, backtest.targets(cut)) for cut in range(first_cut, n + 1)})
+    for cut in range(first_cut + MIN_SELECTION_ERRORS, n + 1):
+        backtest.choice[cut] = _choose(backtest, range(max(first_cut, cut - inner), cut))
+    return backtest
+
+
+def _choose(backtest: _Backtest, origins: range) -> int:
+    """The model with the lowest mean absolute one-step error over ``origins``; the first on ties."""
+    if len(origins) < MIN_SELECTION_ERRORS:
+        return 0
+    totals = [sum(abs(backtest.one_step_error(model, cut)) for cut in origins)
+              for model in range(len(backtest.names))]
+    return min(range(len(totals)), key=lambda model: (round(totals[model], 6), model))
+
+
+def _quantile(ordered: Sequence[float], fraction: float) -> float:
+    """Quantile at plotting position p(n + 1) (Hyndman-Fan type 6): slightly wider than type 7 on few errors,
+    which keeps the coverage of an interval built from a few dozen errors near its nominal level."""
+    position = min(max(fraction * (len(ordered) + 1) - 1, 0.0), len(ordered) - 1.0)
     below = int(position)
     if below + 1 >= len(ordered):
         return ordered[below]
     return ordered[below] + (ordered[below + 1] - ordered[below]) * (position - below)
 
 
-def _interval(value: Decimal, errors: Sequence[Decimal]) -> tuple[Decimal | None, Decimal | None]:
-    """80 % interval: the value shifted by the 10th and 90th percentile of backtest errors (actual - forecast).
-
-    Clamped at 0 and widened, if needed, to contain the value itself, so lower <= value <= upper always.
-    None with fewer than ``MIN_INTERVAL_ERRORS`` errors.
-    """
+def _interval(value: float, errors: Sequence[float]) -> tuple[float, float] | None:
+    """The value shifted by the 10th and 90th percentile of errors (actual - forecast), clamped at 0 and widened
+    to contain the value; None with fewer than ``MIN_INTERVAL_ERRORS`` errors."""
     if len(errors) < MIN_INTERVAL_ERRORS:
-        return None, None
+        return None
     ordered = sorted(errors)
-    tail = Decimal(100 - INTERVAL_LEVEL_PCT) / 200
-    lower = _to_cents(value + _quantile(ordered, tail))
-    upper = _to_cents(value + _quantile(ordered, 1 - tail))
-    return min(lower, value), max(upper, value)
+    tail = (100 - INTERVAL_LEVEL_PCT) / 200
+    lower = max(0.0, value + _quantile(ordered, tail))
+    upper = max(0.0, value + _quantile(ordered, 1 - tail))
+    return min(lower, max(value, 0.0)), max(upper, max(value, 0.0))
 
 
-def _evaluate(model: _Model, revenues: Sequence[Decimal], origins: range, scale: Decimal | None) -> ModelForecast:
-    """Backtest one model over ``origins`` (each day predicted from the days before it only), then forecast."""
-    errors = [revenues[t] - model.predict(revenues[:t]) for t in origins]
-    actuals = [revenues[t] for t in origins]
-    value = model.predict(revenues)
-    lower, upper = _interval(value, errors)
-    return ModelForecast(model.name, model.description, value, lower, upper, _score(errors, actuals, scale))
+def _coverage(backtest: _Backtest) -> Decimal | None:
+    """Share of scored origins whose actual fell inside the interval built from earlier origins' errors only."""
+    hits = total = 0
+    for cut in backtest.scored:
+        chosen = backtest.choice[cut]
+        interval = _interval(backtest.forecasts[chosen][cut][0], backtest.headline_errors(1, cut))
+        if interval is None:
+            continue
+        total += 1
+        hits += interval[0] <= backtest.series.values[cut] <= interval[1]
+    return (Decimal(100 * hits) / total).quantize(CENT, rounding=ROUND_HALF_UP) if total else None
 
 
-def _headline(models: Sequence[ModelForecast]) -> ModelForecast:
-    """Lowest backtest MASE; ties or undefined MASE: lowest MAE; no backtest at all: the seed (first)."""
-    scored = [model for model in models if model.backtest.mae is not None]
-    if not scored:
-        return models[0]
-    return min(
-        scored,
-        key=lambda m: (m.backtest.mase is None, m.backtest.mase or ZERO, m.backtest.mae or ZERO),
+def _naive_scale(training: Sequence[float]) -> float | None:
+    """In-sample MAE of the one-step naive forecast: MASE's denominator; None when undefined or zero."""
+    if len(training) < 2:
+        return None
+    total = sum(abs(after - before) for before, after in pairwise(training))
+    return total / (len(training) - 1) if total else None
+
+
+def _score(errors: Sequence[float], actuals: Sequence[float], scale: float | None) -> BacktestScore:
+    """MAE, WAPE % and MASE of backtest errors; a zero denominator gives None, not an error."""
+    if not errors:
+        return BacktestScore(points=0, mae=None, wape_pct=None, mase=None)
+    mae = Decimal(repr(sum(abs(error) for error in errors) / len(errors)))
+    volume = Decimal(repr(sum(abs(actual) for actual in actuals)))
+    wape = (mae * len(errors) / volume * 100).quantize(CENT, rounding=ROUND_HALF_UP) if volume else None
+    mase = (mae / Decimal(repr(scale))).quantize(MASE_STEP, rounding=ROUND_HALF_UP) if scale else None
+    return BacktestScore(len(errors), mae.quantize(CENT, rounding=ROUND_HALF_UP), wape, mase)
+
+
+def _scores(backtest: _Backtest) -> tuple[list[BacktestScore], BacktestScore]:
+    """Each model's own one-step score and the nested choice's, over the same origins and the same MASE scale."""
+    values, scored = backtest.series.values, backtest.scored
+    scale = _naive_scale(values[:scored.start]) if scored else None
+    actuals = [values[cut] for cut in scored]
+    own = [_score([backtest.one_step_error(model, cut) for cut in scored], actuals, scale)
+           for model in range(len(backtest.names))]
+    nested = _score([backtest.one_step_error(backtest.choice[cut], cut) for cut in scored], actuals, scale)
+    return own, nested
+
+
+# --- public entry points --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Week:
+    """The calendar days ahead, which of them are trading days, and the headline's day."""
+
+    days: list[date]
+    trading: list[date]
+    headline: date | None
+
+
+def _week_ahead(last: date, is_closed_ahead: Callable[[date], bool]) -> _Week:
+    ahead = [last + timedelta(days=offset) for offset in range(1, HEADLINE_SEARCH_DAYS + 1)]
+    trading = [day for day in ahead if not is_closed_ahead(day)]
+    week = ahead[:HORIZON_DAYS]
+    return _Week(week, [day for day in trading if day <= week[-1]] or trading[:1], trading[0] if trading else None)
+
+
+def _day_forecasts(backtest: _Backtest, model: int, week: _Week) -> list[ForecastDay]:
+    """The week ahead by ``model``: closed days 0 with [0, 0], trading days with intervals per horizon."""
+    n = len(backtest.series.values)
+    values = backtest.forecasts[model][n]
+    result = []
+    for day in week.days:
+        if day not in week.trading:
+            result.append(ForecastDay(day, ZERO.quantize(CENT), ZERO.quantize(CENT), ZERO.quantize(CENT), closed=True))
+            continue
+        step = week.trading.index(day) + 1
+        interval = _interval(values[step - 1], backtest.headline_errors(step, n))
+        result.append(ForecastDay(day, _float_to_cents(values[step - 1]),
+                                  *((_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval
+                                    else (None, None))))
+    return result
+
+
+def forecast_series(name: str, days: Sequence[date], revenues: Sequence[Decimal], window: int,
+                    backtest_days: int = 28, *, closed_days: Collection[date] = (),
+                    is_closed_ahead: Callable[[date], bool] | None = None) -> SeriesForecast:
+    """The week ahead of one series (a product's revenue on the shop's calendar), by its nested choice."""
+    _check_series(days, revenues)
+    series = _trading_series(days, revenues, closed_days)
+    week = _week_ahead(days[-1], is_closed_ahead or (lambda _day: False))
+    backtest = _backtest(series, week.trading, window, backtest_days)
+    chosen = backtest.choice.get(len(series.values), 0)
+    return SeriesForecast(name, backtest.names[chosen], _day_forecasts(backtest, chosen, week), _scores(backtest)[1],
+                          _coverage(backtest))
+
+
+def forecast_next_day(
+    days: Sequence[date], revenues: Sequence[Decimal], window: int, backtest_days: int = 28, *,
+    closed_days: Collection[date] = (), is_closed_ahead: Callable[[date], bool] | None = None,
+    products: Mapping[str, Sequence[Decimal]] | None = None,
+) -> Forecast:
+    """Forecast the next trading day after ``days[-1]`` (and the week ahead) on the trading calendar.
+
+    ``days`` is a gap-free calendar; ``closed_days`` are left out of what the models learn; ``is_closed_ahead``
+    says which future days are closed (forecast 0). ``backtest_days`` is the window, in trading days, over which
+    the model is chosen at each origin. ``products``: revenues of products over the same days, forecast too.
+    """
+    _check_series(days, revenues)
+    if not days:
+        return _empty_forecast(window)
+    closed_ahead = is_closed_ahead or (lambda _day: False)
+    series = _trading_series(days, revenues, closed_days)
+    week = _week_ahead(days[-1], closed_ahead)
+    backtest = _backtest(series, week.trading, window, backtest_days)
+    own, nested = _scores(backtest)
+    n = len(series.values)
+    chosen = backtest.choice.get(n, 0)
+    models = [_model_forecast(backtest, index, own[index]) for index in range(len(own))]
+    headline = models[chosen]
+    interval = _interval(float(headline.value), backtest.headline_errors(1, n))  # the nested errors, as the week's
+    lower, upper = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
+    return Forecast(
+        day=week.headline, value=headline.value, method=headline.name,
+        moving_average=moving_average_forecast(series.exact, window), window=window,
+        lower=lower, upper=upper, interval_level_pct=INTERVAL_LEVEL_PCT, models=models,
+        backtest=nested, interval_coverage_pct=_coverage(backtest), week=_day_forecasts(backtest, chosen, week),
+        products=[forecast_series(name, days, values, window, backtest_days, closed_days=closed_days,
+                                  is_closed_ahead=closed_ahead) for name, values in (products or {}).items()],
     )
 
 
+def forecast_from_analysis(analysis: AnalysisResult, window: int, backtest_days: int = 28) -> Forecast:
+    """The report's forecast: from the whole history up to the period's end, on its trading calendar."""
+    history = analysis.history
+    return forecast_next_day(
+        [day.day for day in history], [day.revenue for day in history], window, backtest_days,
+        closed_days={day.day for day in history if not day.trading},
+        is_closed_ahead=analysis.calendar.is_closed_ahead, products=analysis.product_histories,
+    )
+
+
+def _model_forecast(backtest: _Backtest, model: int, score: BacktestScore) -> ModelForecast:
+    """One model's next-trading-day figure, with an interval from its own one-step errors."""
+    n = len(backtest.series.values)
+    value = backtest.forecasts[model][n][0] if backtest.forecasts[model][n] else 0.0
+    # The seed's figure is reported exactly (Decimal), not through the float the backtest compares.
+    cents = moving_average_forecast(backtest.series.exact, backtest.window) if model == 0 else _float_to_cents(value)
+    interval = _interval(value, [backtest.one_step_error(model, cut) for cut in backtest.scored])
+    low, high = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
+    if low is not None and high is not None:
+        low, high = min(low, cents), max(high, cents)
+    description = _models(backtest.window)[model].description
+    return ModelForecast(backtest.names[model], description, cents, low, high, score)
+
+
+def _trading_series(days: Sequence[date], revenues: Sequence[Decimal], closed_days: Collection[date]) -> _Series:
+    closed = set(closed_days)
+    kept = [(day, revenue) for day, revenue in zip(days, revenues, strict=True) if day not in closed]
+    return _Series([day for day, _ in kept], [revenue for _, revenue in kept])
+
+
+def _empty_forecast(window: int) -> Forecast:
+    zero = _to_cents(ZERO)
+    models = [ModelForecast(model.name, model.description, zero, None, None, BacktestScore(0, None, None, None))
+              for model in _models(window)]
+    return Forecast(None, zero, models[0].name, zero, window, None, None, INTERVAL_LEVEL_PCT, models,
+                    BacktestScore(0, None, None, None), None, [], [])
+
+
 def _check_series(days: Sequence[date], revenues: Sequence[Decimal]) -> None:
-    """Seasonal models index by position, so the series must be a gap-free calendar."""
+    """The calendar must be gap-free: closed days are passed as ``closed_days``, not left out."""
     if len(days) != len(revenues):
         raise ValueError(f"{len(days)} days but {len(revenues)} revenues")
     for before, after in pairwise(days):
         if after - before != timedelta(days=1):
             raise ValueError(f"days must be consecutive: {before} is followed by {after}")
-
-
-def forecast_next_day(
-    days: Sequence[date], revenues: Sequence[Decimal], window: int, backtest_days: int = 28
-) -> Forecast:
-    """Forecast the day after ``days[-1]`` with every model and pick the headline by backtest MASE.
-
-    The backtest predicts each of the last ``backtest_days`` days (keeping at least ``MIN_TRAINING_DAYS`` of
-    training) from the days before it. MASE is scaled by the naive one-step MAE of the days before the backtest
-    window, the same scale for every model so that their MASEs compare.
-    """
-    _check_series(days, revenues)
-    series = list(revenues)
-    origins = range(max(MIN_TRAINING_DAYS, len(series) - max(backtest_days, 0)), len(series))
-    scale = _naive_scale(series[: origins.start]) if origins else None
-    models = [_evaluate(model, series, origins, scale) for model in _models(window)]
-    best = _headline(models)
-    return Forecast(
-        day=days[-1] + timedelta(days=1) if days else None,
-        value=best.value,
-        method=best.name,
-        moving_average=models[0].value,
-        window=window,
-        lower=best.lower,
-        upper=best.upper,
-        interval_level_pct=INTERVAL_LEVEL_PCT,
-        models=models,
-    )

@@ -28,7 +28,7 @@ import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, DataQuality, FileOutcome
 from atomic_io import remove_leftover_temporaries
-from forecasting import forecast_next_day
+from forecasting import forecast_from_analysis
 from logger_config import LogSession, get_logger, mask_secrets, setup_logging, timed_step
 from reporting import build_report, write_report
 from settings import RunConfig, Settings
@@ -275,9 +275,10 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
                       refused=sum(o.status == "refused" for o in outcomes))
     with timed_step(log, "analysis") as counts:
         period = PeriodFilter(config.date_from, config.date_to, config.days)
-        analysis = analyze(connection, period, settings.strong_growth_pct)
+        analysis = analyze(connection, period, settings.strong_growth_pct, settings.calendar_rules)
         quality = ingestion.data_quality(connection, outcomes)
-        counts.update(days=analysis.period.days, products=len(analysis.products))
+        counts.update(days=analysis.period.days, products=len(analysis.products),
+                      closed_days=analysis.summary.closed_days)
     return outcomes, analysis, quality
 
 
@@ -324,8 +325,7 @@ def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
 
 def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:
     with timed_step(log, "forecast") as counts:
-        forecast = forecast_next_day([d.day for d in analysis.history], [d.revenue for d in analysis.history],
-                                     settings.ma_window, settings.backtest_days)
+        forecast = forecast_from_analysis(analysis, settings.ma_window, settings.backtest_days)
         counts.update(method=forecast.method, value=forecast.value, moving_average=forecast.moving_average)
     output_dir = settings.output_dir
     with timed_step(log, "charts") as counts:

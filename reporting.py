@@ -24,17 +24,23 @@ from analysis_types import (
     MASE_STEP,
     TREND_LABELS,
     AnalysisResult,
-    DailyRevenue,
+    BacktestScore,
     DataQuality,
+    DayAmount,
     Forecast,
+    ForecastDay,
     ModelForecast,
     Period,
+    PeriodComparison,
     ProductPerformance,
+    SeriesForecast,
+    Span,
     TrendDay,
 )
 from atomic_io import write_bytes_atomically
+from autosight.trading_calendar import CLOSED_REASONS, WEEKDAY_NAMES
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
 MAX_ERRORS_SHOWN = 5
 
@@ -55,20 +61,26 @@ def build_report(
     data_quality: DataQuality,
     run_id: str,
     generated_at: datetime,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the report as plain JSON values (money rounded to cents), ready for ``write_report``."""
-    return {
+    report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "generated_at": _utc_timestamp(generated_at),
         "notes": _notes(analysis, data_quality),
         "period": _period(analysis.period),
         "executive_summary": _executive_summary(analysis, forecast),
+        "calendar": _calendar(analysis),
+        "periods": {comparison.name: _comparison(comparison) for comparison in analysis.periods},
         "product_performance": [_product(product) for product in analysis.products],
         "trend_analysis": _trend_analysis(analysis),
         "prediction": _prediction(forecast),
-        "data_quality": asdict(data_quality),
+        "data_quality": _data_quality(analysis, data_quality),
     }
+    if currency is not None:
+        report["currency"] = currency
+    return report
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
@@ -134,26 +146,28 @@ def _period(period: Period) -> dict[str, Any]:
 
 
 def _executive_summary(analysis: AnalysisResult, forecast: Forecast) -> dict[str, Any]:
-    """Headline figures; ties between days go to the earliest date, as a reader scanning forward would."""
-    days, products, trends = analysis.daily, analysis.products, analysis.trends
+    """Headline figures; average, best and worst are over trading days (PRODUCT.md), computed in analysis."""
+    products, summary = analysis.products, analysis.summary
     return {
         "total_revenue": _number(analysis.total_revenue),
         "total_quantity": analysis.total_quantity,
         "transactions": analysis.transactions,
         "products": len(products),
-        "average_daily_revenue": (
-            _number(analysis.total_revenue / analysis.period.days) if analysis.period.days else None
-        ),
-        "best_day": _day_revenue(max(days, key=lambda d: (d.revenue, -d.day.toordinal()), default=None)),
-        "worst_day": _day_revenue(min(days, key=lambda d: (d.revenue, d.day), default=None)),
+        "average_daily_revenue": _optional_number(summary.average_per_trading_day),
+        "best_day": _day_revenue(summary.best_day),
+        "worst_day": _day_revenue(summary.worst_day),
         "top_product": _product_revenue(products[0] if products else None),
         "lowest_product": _product_revenue(products[-1] if products else None),
-        "latest_change": _latest_change(trends[-1] if trends else None),
+        "latest_change": _latest_change(summary.latest_change),
         "predicted_next_day_revenue": _number(forecast.value),
+        "predicted_next_day": _iso(forecast.day),
+        "trading_days": summary.trading_days,
+        "closed_days": summary.closed_days,
+        "no_sales_trading_days": summary.no_sales_trading_days,
     }
 
 
-def _day_revenue(day: DailyRevenue | None) -> dict[str, Any] | None:
+def _day_revenue(day: DayAmount | None) -> dict[str, Any] | None:
     return None if day is None else {"date": day.day.isoformat(), "revenue": _number(day.revenue)}
 
 
@@ -164,7 +178,47 @@ def _product_revenue(product: ProductPerformance | None) -> dict[str, Any] | Non
 def _latest_change(trend: TrendDay | None) -> dict[str, Any] | None:
     if trend is None:
         return None
-    return {"date": trend.day.isoformat(), "change_pct": _optional_number(trend.change_pct), "trend": trend.trend}
+    return {"date": trend.day.isoformat(), "change_pct": _optional_number(trend.change_pct), "trend": trend.trend,
+            "week_over_week_pct": _optional_number(trend.week_over_week_pct)}
+
+
+def _calendar(analysis: AnalysisResult) -> dict[str, Any]:
+    """Which days of the period are closed and why, and what the calendar expects after the last day."""
+    calendar = analysis.calendar
+    closed = [day for day in analysis.daily if not day.trading]
+    setting = calendar.rules.closed_weekdays
+    return {
+        "closed_weekdays_setting": None if setting is None else [WEEKDAY_NAMES[day] for day in sorted(setting)],
+        "closed_weekdays_detected": [WEEKDAY_NAMES[day] for day in calendar.detected_weekdays],
+        "closed_weekdays_ahead": [WEEKDAY_NAMES[day] for day in sorted(calendar.closed_weekdays_now)],
+        "closed_dates_setting": len(calendar.rules.closed_dates),
+        "trading_days": len(analysis.daily) - len(closed),
+        "closed_days": len(closed),
+        "closed_by_reason": {reason: sum(day.closed_reason == reason for day in closed) for reason in CLOSED_REASONS},
+        "closed": [{"date": day.day.isoformat(), "reason": day.closed_reason} for day in closed],
+    }
+
+
+def _comparison(comparison: PeriodComparison) -> dict[str, Any]:
+    return {
+        "current": _span(comparison.current),
+        "previous": None if comparison.previous is None else _span(comparison.previous),
+        "change_pct": _optional_number(comparison.change_pct),
+    }
+
+
+def _span(span: Span) -> dict[str, Any]:
+    return {"start": span.start.isoformat(), "end": span.end.isoformat(), "revenue": _number(span.revenue),
+            "trading_days": span.trading_days}
+
+
+def _data_quality(analysis: AnalysisResult, data_quality: DataQuality) -> dict[str, Any]:
+    """The files' figures, plus the analysis's warnings (days without sales on the trading calendar)."""
+    section = asdict(data_quality)
+    section["warnings"] = [*section.get("warnings", []), *(
+        {"code": warning.code, "date": warning.day.isoformat(), "message": warning.message}
+        for warning in analysis.warnings)]
+    return section
 
 
 def _product(product: ProductPerformance) -> dict[str, Any]:
@@ -187,8 +241,10 @@ def _trend_analysis(analysis: AnalysisResult) -> dict[str, Any]:
                 "revenue": _number(trend.revenue),
                 "change_pct": _optional_number(trend.change_pct),
                 "trend": trend.trend,
+                "week_over_week_pct": _optional_number(trend.week_over_week_pct),
+                "closed_reason": day.closed_reason,
             }
-            for trend in analysis.trends
+            for trend, day in zip(analysis.trends, analysis.daily, strict=True)
         ],
         "counts": {label: counts[label] for label in TREND_LABELS},
     }
@@ -205,21 +261,42 @@ def _prediction(forecast: Forecast) -> dict[str, Any]:
         "upper": _optional_number(forecast.upper),
         "interval_level_pct": forecast.interval_level_pct,
         "models": [_model(model) for model in forecast.models],
+        "backtest": _backtest(forecast.backtest),
+        "interval_coverage_pct": _optional_number(forecast.interval_coverage_pct),
+        "week": [_forecast_day(day) for day in forecast.week],
+        "products": [_series_forecast(series) for series in forecast.products],
     }
 
 
 def _model(model: ModelForecast) -> dict[str, Any]:
-    score = model.backtest
     return {
         "name": model.name,
         "description": model.description,
         "value": _number(model.value),
         "lower": _optional_number(model.lower),
         "upper": _optional_number(model.upper),
-        "backtest": {
-            "points": score.points,
-            "mae": _optional_number(score.mae),
-            "wape_pct": _optional_number(score.wape_pct),
-            "mase": _optional_number(score.mase, MASE_STEP),
-        },
+        "backtest": _backtest(model.backtest),
     }
+
+
+def _backtest(score: BacktestScore | None) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {
+        "points": score.points,
+        "mae": _optional_number(score.mae),
+        "wape_pct": _optional_number(score.wape_pct),
+        "mase": _optional_number(score.mase, MASE_STEP),
+    }
+
+
+def _forecast_day(day: ForecastDay) -> dict[str, Any]:
+    return {"date": day.day.isoformat(), "value": _number(day.value), "lower": _optional_number(day.lower),
+            "upper": _optional_number(day.upper), "closed": day.closed}
+
+
+def _series_forecast(series: SeriesForecast) -> dict[str, Any]:
+    return {"product": series.name,
+            "method": series.method, "backtest": _backtest(series.backtest),
+            "interval_coverage_pct": _optional_number(series.interval_coverage_pct),
+            "days": [_forecast_day(day) for day in series.days]}

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg2.extensions
 from dotenv import dotenv_values
 
+from autosight.trading_calendar import CalendarRules, closed_dates_setting, parse_closed_weekdays
 from errors import ConfigError
 
 DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
@@ -26,7 +27,7 @@ DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 SETTING_NAMES = (
     "DATABASE_URL", *DB_VARIABLES, "CONNECT_RETRIES", "CONNECT_RETRY_DELAY", "AUTOSIGHT_DATA_DIR",
     "CSV_PATH", "COLUMN_MAP", "DATE_FORMAT", "CSV_ENCODING", "REJECT_THRESHOLD_PCT",
-    "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS",
+    "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS", "CLOSED_WEEKDAYS", "CLOSED_DATES", "CLOSED_DATES_FILE",
     "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL",
 )
 CANONICAL_COLUMNS = ("sale_date", "product_name", "quantity", "price")
@@ -51,6 +52,8 @@ class Settings:
     backtest_days: int = 28
     connect_retries: int = 3
     connect_retry_delay: float = 1.0
+    closed_weekdays: frozenset[int] | None = None  # None: detected from the history
+    closed_dates: frozenset[date] = frozenset()
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -64,6 +67,10 @@ class Settings:
         with contextlib.suppress(psycopg2.ProgrammingError):
             from_url = psycopg2.extensions.parse_dsn(self.database_url or "").get("password")
         return tuple(secret for secret in (from_url, self.db_params.get("DB_PASSWORD")) if secret)
+
+    @property
+    def calendar_rules(self) -> CalendarRules:
+        return CalendarRules(self.closed_weekdays, self.closed_dates)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backtest_days=_positive_int(env, "BACKTEST_DAYS", 28),
         connect_retries=_positive_int(env, "CONNECT_RETRIES", 3),
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
+        closed_weekdays=parse_closed_weekdays(text("CLOSED_WEEKDAYS")),
+        closed_dates=closed_dates_setting(text("CLOSED_DATES"), text("CLOSED_DATES_FILE")),
     )
 
 

@@ -5,7 +5,7 @@ follow days x products, not the number of sales. This bench loads a growing hist
 ``ingestion.ingest_file`` (several files, as cron would) and, at each size, times in the same database:
 
 * ``analyze`` over the whole history and over the last 90 days (a nightly "last quarter" report);
-* ``forecast_next_day`` on the daily series (28-day backtest of every model), as main.py runs it;
+* ``forecast_from_analysis`` on the whole history (nested backtest, week ahead, top 10 products), as main.py runs it;
 * the same daily series and product table computed in SQL directly from ``sales_data`` (raw rows).
 
 Two ways for a history to grow from the first size to the next:
@@ -52,7 +52,7 @@ import ingestion  # noqa: E402
 from analysis import PeriodFilter, analyze  # noqa: E402
 from analysis_types import AnalysisResult, Period  # noqa: E402
 from autosight import scratch  # noqa: E402
-from forecasting import forecast_next_day  # noqa: E402
+from forecasting import forecast_from_analysis  # noqa: E402
 
 SEED = 20240401
 FIRST_DAY = date(2018, 1, 1)
@@ -195,11 +195,10 @@ def measure(connection: psycopg2.extensions.connection, scenario: str, repeat: i
     for result in (full, recent):
         if raw_analysis(connection, result.period) != rollup_analysis(result):
             raise SystemExit(f"{scenario}: rollup and raw rows disagree over {result.period}")
-    days, revenues = [d.day for d in full.daily], [d.revenue for d in full.daily]
     actions: dict[str, Callable[[], Any]] = {
         "analyze_full": lambda: analyze(connection, PeriodFilter(), STRONG_GROWTH_PCT),
         "analyze_90d": lambda: analyze(connection, PeriodFilter(last_days=RECENT_DAYS), STRONG_GROWTH_PCT),
-        "forecast_full": lambda: forecast_next_day(days, revenues, MA_WINDOW, BACKTEST_DAYS),
+        "forecast_full": lambda: forecast_from_analysis(full, MA_WINDOW, BACKTEST_DAYS),
         "raw_full": lambda: raw_analysis(connection, full.period),
         "raw_90d": lambda: raw_analysis(connection, recent.period),
     }

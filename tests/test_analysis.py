@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import psycopg2.extensions
@@ -13,6 +13,7 @@ import analysis
 import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, Period
+from autosight.trading_calendar import CalendarRules
 
 HEADER = "sale_date,product_name,quantity,price\n"
 THRESHOLD = Decimal("20")
@@ -299,3 +300,165 @@ def test_a_short_period_keeps_the_whole_history_for_the_forecast(five_days):
     assert [day.day for day in result.daily] == [date(2024, 3, 4), date(2024, 3, 5)]
     assert [day.day for day in result.history] == [MARCH + timedelta(days=n) for n in range(5)]
     assert [str(day.revenue) for day in result.history] == ["100.00", "0.00", "50.00", "60.00", "90.00"]
+
+
+# --- the trading calendar (issue 10, PRODUCT.md) --------------------------------------------------------------
+# Each shop sells one row a day with a revenue given here; the expected figures are worked out from these
+# dictionaries with Decimal in the test, never by the code under test.
+
+
+def load_days(connection: psycopg2.extensions.connection, path: Path, revenue: dict[date, str]) -> None:
+    ingest(connection, path, *(f"{day.isoformat()},Tea,1,{amount}" for day, amount in sorted(revenue.items())))
+
+
+def run_with(connection: psycopg2.extensions.connection, rules: CalendarRules | None = None,
+             period: PeriodFilter | None = None) -> AnalysisResult:
+    return analyze(connection, period or PeriodFilter(), THRESHOLD, rules)
+
+
+def closed(result: AnalysisResult) -> dict[str, str]:
+    return {d.day.isoformat(): d.closed_reason for d in result.daily if d.closed_reason is not None}
+
+
+def change(old: str, new: str) -> str:
+    return str(((Decimal(new) - Decimal(old)) / Decimal(old) * 100).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+# Mon 2024-03-04 .. Sat 2024-03-30, closed on the three Sundays in between: Mon-Sat sell 100, 110, ..., 150
+# plus 1 per week.
+CLOSED_SUNDAYS = {date(2024, 3, 4) + timedelta(n): f"{100 + 10 * (n % 7) + n // 7}.00"
+                  for n in range(27) if (date(2024, 3, 4) + timedelta(n)).weekday() != 6}
+
+
+def test_closed_sundays_are_detected_and_skipped(connection, tmp_path):
+    load_days(connection, tmp_path / "sundays.csv", CLOSED_SUNDAYS)
+
+    result = run_with(connection)
+
+    assert closed(result) == {"2024-03-10": "detected_closed_weekday", "2024-03-17": "detected_closed_weekday",
+                              "2024-03-24": "detected_closed_weekday"}
+    by_day = {t.day.isoformat(): t for t in result.trends}
+    assert (by_day["2024-03-10"].change_pct, by_day["2024-03-10"].trend) == (None, "Closed")
+    # Monday 03-11 (101.00) compares with Saturday 03-09 (150.00), not with the closed Sunday
+    assert str(by_day["2024-03-11"].change_pct) == change("150.00", "101.00") == "-32.67"
+    assert by_day["2024-03-11"].trend == "Decline"
+    # week over week: Monday 03-18 (102.00) against Monday 03-11 (101.00)
+    assert str(by_day["2024-03-18"].week_over_week_pct) == change("101.00", "102.00")
+    summary = result.summary
+    total = sum(Decimal(v) for v in CLOSED_SUNDAYS.values())
+    assert (summary.trading_days, summary.closed_days, summary.no_sales_trading_days) == (24, 3, 0)
+    assert summary.average_per_trading_day == total / 24
+    assert summary.worst_day is not None and (summary.worst_day.day, str(summary.worst_day.revenue)) == (
+        date(2024, 3, 4), "100.00")
+    assert summary.latest_change is not None and summary.latest_change.day == date(2024, 3, 30)
+    assert result.calendar.closed_weekdays_now == {6}
+    assert result.warnings == []
+    [last_7, month, year] = result.periods
+    # 03-24..03-30 (Sunday closed; Mon-Sat of week 4) against 03-17..03-23 (Sunday closed; week 3)
+    assert (last_7.current.start, last_7.current.revenue, last_7.current.trading_days) == (
+        date(2024, 3, 24), sum(Decimal(f"{100 + 10 * w + 3}.00") for w in range(6)), 6)
+    assert last_7.previous is not None and last_7.previous.revenue == sum(Decimal(f"{100 + 10 * w + 2}.00")
+                                                                          for w in range(6))
+    assert month.previous is None and year.previous is None  # the history starts on 2024-03-04
+
+
+def test_a_closed_weekday_setting_names_the_reason(connection, tmp_path):
+    load_days(connection, tmp_path / "sundays.csv", CLOSED_SUNDAYS)
+
+    result = run_with(connection, CalendarRules(closed_weekdays=frozenset({6})))
+
+    assert closed(result) == {"2024-03-10": "closed_weekday", "2024-03-17": "closed_weekday",
+                              "2024-03-24": "closed_weekday"}
+
+
+# Every day from 2024-12-16 to 2025-01-04 sells 50 + the day of the month, except a closure of 12-24..12-26
+# (3 days in a row) and New Year's Day.
+HOLIDAYS = {date(2024, 12, 16) + timedelta(n): f"{50 + (date(2024, 12, 16) + timedelta(n)).day}.00"
+            for n in range(20)
+            if date(2024, 12, 16) + timedelta(n) not in (date(2024, 12, 24), date(2024, 12, 25), date(2024, 12, 26),
+                                                          date(2025, 1, 1))}
+
+
+def test_a_holiday_closure_and_a_listed_holiday(connection, tmp_path):
+    load_days(connection, tmp_path / "holidays.csv", HOLIDAYS)
+
+    result = run_with(connection, CalendarRules(closed_dates=frozenset({date(2025, 1, 1)})))
+
+    assert closed(result) == {"2024-12-24": "closure", "2024-12-25": "closure", "2024-12-26": "closure",
+                              "2025-01-01": "closed_date"}
+    by_day = {t.day.isoformat(): t for t in result.trends}
+    assert str(by_day["2024-12-27"].change_pct) == change(HOLIDAYS[date(2024, 12, 23)], HOLIDAYS[date(2024, 12, 27)])
+    assert str(by_day["2025-01-02"].change_pct) == change(HOLIDAYS[date(2024, 12, 31)], HOLIDAYS[date(2025, 1, 2)])
+    assert result.summary.average_per_trading_day == sum(Decimal(v) for v in HOLIDAYS.values()) / 16
+    assert result.warnings == []
+
+
+def test_an_unlisted_single_holiday_is_a_trading_day_without_sales(connection, tmp_path):
+    load_days(connection, tmp_path / "holidays.csv", HOLIDAYS)
+
+    result = run_with(connection)
+
+    assert closed(result) == {"2024-12-24": "closure", "2024-12-25": "closure", "2024-12-26": "closure"}
+    assert [(w.code, w.day) for w in result.warnings] == [("no_sales_on_trading_day", date(2025, 1, 1))]
+
+
+# Every day from Monday 2024-05-06 for three weeks, one export missing: Wednesday 2024-05-15.
+MISSING = {date(2024, 5, 6) + timedelta(n): f"{200 + 5 * n}.00" for n in range(21) if n != 9}
+
+
+def test_a_missing_export_on_a_trading_day_is_zero_with_a_warning(connection, tmp_path):
+    load_days(connection, tmp_path / "missing.csv", MISSING)
+
+    result = run_with(connection)
+
+    assert closed(result) == {}
+    by_day = {t.day.isoformat(): t for t in result.trends}
+    assert (str(by_day["2024-05-15"].change_pct), by_day["2024-05-15"].trend) == ("-100.00", "Decline")
+    assert (by_day["2024-05-16"].change_pct, by_day["2024-05-16"].trend) == (None, "No Baseline")
+    assert [(w.code, w.day) for w in result.warnings] == [("no_sales_on_trading_day", date(2024, 5, 15))]
+    summary = result.summary
+    assert (summary.trading_days, summary.no_sales_trading_days) == (21, 1)
+    assert summary.average_per_trading_day == sum(Decimal(v) for v in MISSING.values()) / 21
+    assert summary.worst_day is not None and summary.worst_day.day == date(2024, 5, 15)
+
+
+# Closed on Sundays for three weeks from Monday 2024-01-01, then on Mondays for three weeks.
+SWITCH_START = date(2024, 1, 1)
+SWITCH = {SWITCH_START + timedelta(n): f"{300 + n}.00" for n in range(42)
+          if (SWITCH_START + timedelta(n)).weekday() != (6 if n < 21 else 0)}
+
+
+def test_a_shop_that_moves_its_closing_day(connection, tmp_path):
+    load_days(connection, tmp_path / "switch.csv", SWITCH)
+
+    result = run_with(connection)
+
+    sundays = [SWITCH_START + timedelta(n) for n in (6, 13, 20)]
+    mondays = [SWITCH_START + timedelta(n) for n in (21, 28, 35)]
+    assert closed(result) == {day.isoformat(): "detected_closed_weekday" for day in sundays + mondays}
+    # the Sundays after the move are trading days with sales, the Mondays before it too
+    assert all(SWITCH_START + timedelta(n) in SWITCH for n in (27, 34, 41, 0, 7, 14))
+    assert result.calendar.closed_weekdays_now == {0}
+    assert result.warnings == []
+
+
+# One week, Monday 2024-06-03 to Sunday 2024-06-09.
+ONE_WEEK = {date(2024, 6, 3) + timedelta(n): f"{40 + 3 * n}.50" for n in range(7)}
+
+
+def test_a_one_week_history(connection, tmp_path):
+    load_days(connection, tmp_path / "week.csv", ONE_WEEK)
+
+    result = run_with(connection)
+
+    assert closed(result) == {} and result.warnings == []
+    assert result.calendar.closed_weekdays_now == frozenset()
+    summary = result.summary
+    assert (summary.trading_days, summary.closed_days) == (7, 0)
+    assert summary.average_per_trading_day == sum(Decimal(v) for v in ONE_WEEK.values()) / 7
+    assert summary.latest_change is not None
+    assert str(summary.latest_change.change_pct) == change("55.50", "58.50")
+    [last_7, month, year] = result.periods
+    assert last_7.current.revenue == sum(Decimal(v) for v in ONE_WEEK.values()) and last_7.previous is None
+    # June 1-9 is not covered (the history starts on June 3): no month-to-date figure either
+    assert month.previous is None and year.previous is None

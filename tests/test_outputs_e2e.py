@@ -167,7 +167,9 @@ def test_a_one_day_history(run_main, tmp_path: Path) -> None:
     assert "one day" in report["notes"][0]
     assert summary["total_revenue"] == summary["average_daily_revenue"] == cents(csv_revenue(sales))
     assert summary["best_day"] == summary["worst_day"] == {"date": "2025-03-14", "revenue": summary["total_revenue"]}
-    assert summary["latest_change"] == {"date": "2025-03-14", "change_pct": None, "trend": "No Baseline"}
+    latest = summary["latest_change"]  # schema 1.1 added week_over_week_pct (null here): keys added, none renamed
+    assert {key: latest[key] for key in ("date", "change_pct", "trend")} == {
+        "date": "2025-03-14", "change_pct": None, "trend": "No Baseline"}
     assert report["prediction"]["date"] == "2025-03-15"
     for name in ("revenue.png", "products.png"):
         assert_png(tmp_path / name)

@@ -1,7 +1,12 @@
 """Every figure of report.json, recomputed here from the CSV with Decimal and Fraction (issue 4's acceptance).
 
 The generated shop is closed on Sundays and on two holidays (zero days inside the period, twice two of
-them in a row), takes returns (negative quantities; one day of returns only, so a negative day),
+them in a row). Since the trading calendar (issue 10, PRODUCT.md) the expected figures changed on purpose:
+the Sundays are closed days (detected: no sales several Sundays in a row), with trend "Closed" and no change;
+the two holidays are not listed in CLOSED_DATES and make runs of only 2 days without sales, so they are trading
+days with revenue 0 (and a warning); changes compare trading days; average, best and worst are over trading days;
+the forecast is for the next trading day and learns from trading days only.
+It takes returns (negative quantities; one day of returns only, so a negative day),
 grows over the weeks, sells one product only now and then, has prices with three decimals (a row's
 revenue is exact, never rounded: the report rounds each figure once, to the cent, half up), days built to
 sit on the 20 % threshold, and two bad rows.
@@ -19,7 +24,7 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -48,7 +53,7 @@ THRESHOLD_DAYS = {date(2024, 3, 4): [("Mug", 8, "12.50")], date(2024, 3, 5): [("
 REGULAR = {"Beans 1kg": "18.90", "Filter Papers": "3.495", "Mug": "7.25", "Tea Sampler": "12.345"}
 OCCASIONAL = ("Gift Box", "49.99")
 BAD_ROWS = {"bad_date": "2024-02-30,Mug,1,7.25", "bad_quantity": "2024-01-17,Mug,two,7.25"}
-LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline")
+LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline", "Closed")
 SEASON = 7
 BACKTEST_DAYS = 28
 MIN_TRAINING_DAYS = 7  # a backtest origin needs a full week of history before it
@@ -202,52 +207,39 @@ def naive(revenues: Sequence[Decimal]) -> Decimal:
     return rounded(max(revenues[-1], Decimal(0))) if revenues else Decimal(0)
 
 
-def seasonal_naive(revenues: Sequence[Decimal]) -> Decimal:
-    return rounded(max(revenues[-SEASON], Decimal(0))) if len(revenues) >= SEASON else naive(revenues)
+def same_weekday(revenues: Sequence[Decimal], days: Sequence[date], target: date, count: int) -> list[Decimal]:
+    """The last ``count`` trading days' revenues on ``target``'s weekday."""
+    return [revenue for revenue, day in zip(revenues, days, strict=True) if day.weekday() == target.weekday()][-count:]
 
 
-def weekday_mean(revenues: Sequence[Decimal]) -> Decimal:
-    same_weekday = list(revenues[-SEASON::-SEASON])[:4]
-    if not same_weekday:
-        return naive(revenues)
-    return rounded(max(Fraction(sum(same_weekday)) / len(same_weekday), Fraction(0)))
+def seasonal_naive(revenues: Sequence[Decimal], days: Sequence[date], target: date) -> Decimal:
+    same = same_weekday(revenues, days, target, 1)
+    return rounded(max(same[-1], Decimal(0))) if same else naive(revenues)
 
 
-def quantile(ordered: Sequence[Fraction], fraction: Fraction) -> Fraction:
-    position = (len(ordered) - 1) * fraction
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+def weekday_mean(revenues: Sequence[Decimal], days: Sequence[date], target: date) -> Decimal:
+    same = same_weekday(revenues, days, target, 4)
+    return rounded(max(Fraction(sum(same)) / len(same), Fraction(0))) if same else naive(revenues)
 
 
-def model_figures(predict: Callable[[Sequence[Decimal]], Decimal], revenues: list[Decimal]) -> dict[str, Any]:
-    """Value, 80 % interval and rolling-origin one-step backtest of the last 28 days (MASE vs naive)."""
-    origins = range(max(MIN_TRAINING_DAYS, len(revenues) - BACKTEST_DAYS), len(revenues))
-    errors = [Fraction(revenues[t] - predict(revenues[:t])) for t in origins]
-    value = predict(revenues)
-    figures: dict[str, Any] = {"value": value, "lower": None, "upper": None,
-                               "backtest": {"points": len(errors), "mae": None, "wape_pct": None, "mase": None}}
-    if errors:
-        figures["backtest"] = backtest_scores(errors, [revenues[t] for t in origins], revenues[: origins.start])
-    if len(errors) >= MIN_INTERVAL_ERRORS:
-        ordered = sorted(errors)
-        lower, upper = (rounded(max(Fraction(value) + quantile(ordered, tail), Fraction(0)))
-                        for tail in (Fraction(1, 10), Fraction(9, 10)))
-        figures["lower"], figures["upper"] = min(lower, value), max(upper, value)
-    return figures
-
-
-def backtest_scores(errors: list[Fraction], actuals: list[Decimal], training: list[Decimal]) -> dict[str, Any]:
-    absolute = sum(abs(error) for error in errors)
-    mae = absolute / len(errors)
-    volume = sum(abs(Fraction(actual)) for actual in actuals)
-    scale = Fraction(sum(abs(b - a) for a, b in pairwise(training))) / (len(training) - 1) if len(training) > 1 else 0
-    return {"points": len(errors), "mae": rounded(mae),
-            "wape_pct": rounded(absolute / volume * 100) if volume else None,
-            "mase": rounded(mae / scale, 3) if scale else None}
-
-
-RECOMPUTED_MODELS = {"naive": naive, "seasonal_naive": seasonal_naive, "weekday_mean": weekday_mean}
+def closed_days(rows: list[Row]) -> set[date]:
+    """PRODUCT.md's closed days with no CLOSED_* setting: days without sales on a weekday without sales three or
+    more weeks in a row, or in a run of 3 or more consecutive days without sales."""
+    sold = {row.day for row in rows}
+    first, last = min(sold), max(sold)
+    calendar = [first + timedelta(n) for n in range((last - first).days + 1)]
+    empty = [day for day in calendar if day not in sold]
+    closed = set()
+    for day in empty:
+        weeks = [(day + timedelta(7 * offset), day + timedelta(7 * (offset + 1)), day + timedelta(7 * (offset + 2)))
+                 for offset in (-2, -1, 0)]
+        if any(all(first <= d <= last and d not in sold for d in run) for run in weeks):
+            closed.add(day)
+        neighbours = [(day + timedelta(offset), day + timedelta(offset + 1), day + timedelta(offset + 2))
+                      for offset in (-2, -1, 0)]
+        if any(all(first <= d <= last and d not in sold for d in run) for run in neighbours):
+            closed.add(day)
+    return closed
 
 
 def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshold: Decimal,
@@ -255,43 +247,58 @@ def expected_figures(rows: list[Row], period: tuple[date, date] | None, threshol
     """period, executive_summary (but the forecast), product_performance and trend_analysis.
 
     Every sum, best or worst day and change is worked out on the exact revenues; money is rounded to the cent
-    only where the report shows it. "history" stays exact: it is what the forecast models are given.
+    only where the report shows it. "history" stays exact: the trading days' revenues the models are given.
     """
     if period is None:
         return empty_figures(threshold)
     start, end = period
     inside = [row for row in rows if start <= row.day <= end]
     totals = daily_revenue(rows)
-    days = [start + timedelta(n) for n in range((end - start).days + 1)]
-    revenue = [totals.get(day, Decimal(0)) for day in days]
+    closed = closed_days(rows)
     first_data_day = min(row.day for row in rows)
-    baseline = totals.get(start - timedelta(1), Decimal(0)) if start > first_data_day else None
-    trend_days = [{"date": day.isoformat(), "revenue": rounded(today), **trend(today, yesterday, threshold)}
-                  for day, today, yesterday in zip(days, revenue, [baseline, *revenue[:-1]], strict=True)]
+    history = [first_data_day + timedelta(n) for n in range((end - first_data_day).days + 1)]
+    trend_by_day, previous = {}, None
+    for day in history:
+        today = totals.get(day, Decimal(0))
+        if day in closed:
+            trend_by_day[day] = {"change_pct": None, "trend": "Closed"}
+            continue
+        trend_by_day[day] = trend(today, previous, threshold)
+        previous = today
+    days = [day for day in history if day >= start]
+    trading = [day for day in days if day not in closed]
+    trend_days = [{"date": day.isoformat(), "revenue": rounded(totals.get(day, Decimal(0))), **trend_by_day[day]}
+                  for day in days]
     products = product_table(inside)
-    total = sum(revenue, Decimal(0))
-    best = max(range(len(days)), key=lambda i: (revenue[i], -i))  # ties: the earliest day
-    worst = min(range(len(days)), key=lambda i: (revenue[i], i))
+    revenue = {day: totals.get(day, Decimal(0)) for day in days}
+    total = sum(revenue.values(), Decimal(0))
+    best = max(trading, key=lambda d: (revenue[d], -d.toordinal()))  # ties: the earliest day
+    worst = min(trading, key=lambda d: (revenue[d], d))
+    latest = next(t for t in reversed(trend_days) if t["trend"] != "Closed")
+    next_day = end + timedelta(1)
+    while next_day.weekday() == 6:  # Sundays are closed ahead too
+        next_day += timedelta(1)
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat(), "days": len(days)},
         "summary": {
             "total_revenue": rounded(total), "total_quantity": sum(row.quantity for row in inside),
             "transactions": len(inside), "products": len(products),
-            "average_daily_revenue": rounded(Fraction(total) / len(days)),
-            "best_day": {"date": days[best].isoformat(), "revenue": rounded(revenue[best])},
-            "worst_day": {"date": days[worst].isoformat(), "revenue": rounded(revenue[worst])},
+            "average_daily_revenue": rounded(Fraction(total) / len(trading)),
+            "best_day": {"date": best.isoformat(), "revenue": rounded(revenue[best])},
+            "worst_day": {"date": worst.isoformat(), "revenue": rounded(revenue[worst])},
             "top_product": {key: products[0][key] for key in ("product", "revenue")},
             # the bottom row of product_performance: lowest revenue, and of tied names the last
             "lowest_product": {key: products[-1][key] for key in ("product", "revenue")},
-            "latest_change": {key: trend_days[-1][key] for key in ("date", "change_pct", "trend")},
+            "latest_change": {key: latest[key] for key in ("date", "change_pct", "trend")},
+            "trading_days": len(trading), "closed_days": len(days) - len(trading),
         },
         "products": products,
         "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": trend_days,
                            "counts": {label: sum(d["trend"] == label for d in trend_days) for label in LABELS}},
-        # the forecast learns from every day since the first sale, up to the period's end
-        "history": [totals.get(first_data_day + timedelta(n), Decimal(0))
-                    for n in range((end - first_data_day).days + 1)],
-        "next_day": (end + timedelta(1)).isoformat(),
+        # the forecast learns from every trading day since the first sale, up to the period's end
+        "history": [totals.get(day, Decimal(0)) for day in history if day not in closed],
+        "history_days": [day for day in history if day not in closed],
+        "next_day": next_day.isoformat(),
         "window": window,
     }
 
@@ -306,6 +313,7 @@ def empty_figures(threshold: Decimal) -> dict[str, Any]:
         "trend_analysis": {"thresholds": {"strong_growth_pct": threshold}, "days": [],
                            "counts": dict.fromkeys(LABELS, 0)},
         "history": [],
+        "history_days": [],
         "next_day": None,
     }
 
@@ -367,27 +375,28 @@ def assert_analysis_figures(report: dict[str, Any], expected: dict[str, Any]) ->
 
 
 def assert_forecast_figures(report: dict[str, Any], expected: dict[str, Any], window: int) -> None:
+    """The seed's figure and the simple models' next-trading-day values, recomputed; the headline is one of the
+    models, its week-ahead figure, and the week ahead has the closed Sunday at 0 with [0, 0]."""
     prediction = report["prediction"]
-    revenues = expected["history"]
+    revenues, days = expected["history"], expected["history_days"]
     assert (prediction["date"], prediction["window"]) == (expected["next_day"], window)
     assert prediction["moving_average"] == seed_moving_average(revenues, window)
-    models = {model["name"]: model for model in prediction["models"]}
-    recomputed = {"moving_average": lambda r: seed_moving_average(r, window), **RECOMPUTED_MODELS}
-    for name, predict in recomputed.items():
-        expected_model = model_figures(predict, revenues)
-        assert contract_keys(models[name], expected_model) == expected_model, name
-    assert "holt_winters" in models
-    headline = headline_model(prediction["models"])
-    assert (prediction["method"], prediction["value"], prediction["lower"], prediction["upper"]) == (
-        headline["name"], headline["value"], headline["lower"], headline["upper"])
-
-
-def headline_model(models: list[dict[str, Any]]) -> dict[str, Any]:
-    """Lowest backtest MASE, then lowest MAE, then the first listed; no backtest at all: the seed's model."""
-    scored = [model for model in models if model["backtest"]["mae"] is not None]
-    if not scored:
-        return next(model for model in models if model["name"] == "moving_average")
-    return min(scored, key=lambda m: (m["backtest"]["mase"] is None, m["backtest"]["mase"] or 0, m["backtest"]["mae"]))
+    if not revenues:
+        return
+    target = date.fromisoformat(expected["next_day"])
+    values = {model["name"]: model["value"] for model in prediction["models"]}
+    assert values["moving_average"] == seed_moving_average(revenues, window)
+    assert values["naive"] == naive(revenues)
+    assert values["seasonal_naive"] == seasonal_naive(revenues, days, target)
+    assert values["weekday_mean"] == weekday_mean(revenues, days, target)
+    assert prediction["value"] == values[prediction["method"]]
+    week = {day["date"]: day for day in prediction["week"]}
+    assert week[expected["next_day"]]["value"] == prediction["value"]
+    for day in week.values():
+        if date.fromisoformat(day["date"]).weekday() == 6:
+            assert (day["value"], day["lower"], day["upper"], day["closed"]) == (0, 0, 0, True)
+    points = min(56, len(revenues) - 7 - 3) if len(revenues) > 10 else 0
+    assert prediction["backtest"]["points"] == max(points, 0)
 
 
 def assert_data_quality(report: dict[str, Any], rows: list[Row], rejected: Counter[str]) -> None:
@@ -421,9 +430,12 @@ def test_the_generated_data_has_what_the_checks_need(shop_csv):
     assert {OCCASIONAL[0]} < {row.product for row in rows}
     assert len({row.day for row in rows if row.product == OCCASIONAL[0]}) < len(totals) / 5
     counts = expected["trend_analysis"]["counts"]
-    assert all(counts[label] > 1 for label in LABELS)
-    assert any(d["change_pct"] == 0 and d["revenue"] == 0 for d in expected["trend_analysis"]["days"])
+    # Trading calendar: the Sundays are closed, so the holidays are no longer "0 after 0" (No Change) but trading
+    # days without sales, -100 % against the Saturday before; No Change is left on one day only.
+    assert all(counts[label] >= 1 for label in LABELS) and counts["Closed"] == 9
     by_day = {d["date"]: d for d in expected["trend_analysis"]["days"]}
+    assert [(by_day[day]["change_pct"], by_day[day]["trend"]) for day in ("2024-01-28", "2024-01-29")] == [
+        (None, "Closed"), (Decimal("-100.00"), "Decline")]
     assert [(by_day[day]["revenue"], by_day[day]["change_pct"], by_day[day]["trend"])
             for day in ("2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08")] == [
         (Decimal("120.00"), Decimal("20.00"), "Moderate Growth"),

@@ -138,8 +138,13 @@ def test_multi_day_summary_matches_hand_computed_figures() -> None:
         "worst_day": {"date": "2024-03-01", "revenue": 0.0},  # tie with 03-04: earliest wins
         "top_product": {"product": "Café crème", "revenue": 300.01},
         "lowest_product": {"product": "Tea", "revenue": 100.01},
-        "latest_change": {"date": "2024-03-04", "change_pct": -100.0, "trend": "Decline"},
+        "latest_change": {"date": "2024-03-04", "change_pct": -100.0, "trend": "Decline", "week_over_week_pct": None},
         "predicted_next_day_revenue": 123.46,
+        # added in schema 1.1: every day of this hand-built history is a trading day with a sale
+        "predicted_next_day": "2024-03-05",
+        "trading_days": 4,
+        "closed_days": 0,
+        "no_sales_trading_days": 0,
     }
     assert report["period"] == {"start": "2024-03-01", "end": "2024-03-04", "days": 4}
     assert report["notes"] == []
@@ -156,12 +161,15 @@ def test_multi_day_sections_carry_every_figure_rounded() -> None:
         "No Change": 1,
         "Decline": 1,
         "No Baseline": 2,
+        "Closed": 0,
     }
     assert report["trend_analysis"]["days"][3] == {
         "date": "2024-03-04",
         "revenue": 0.0,
         "change_pct": -100.0,
         "trend": "Decline",
+        "week_over_week_pct": None,
+        "closed_reason": None,
     }
     prediction = report["prediction"]
     assert (prediction["date"], prediction["value"], prediction["lower"], prediction["upper"]) == (
@@ -200,7 +208,8 @@ def test_a_one_day_history_gives_a_valid_report() -> None:
     summary = report["executive_summary"]
     assert summary["average_daily_revenue"] == 50.0
     assert summary["best_day"] == summary["worst_day"] == {"date": "2024-03-01", "revenue": 50.0}
-    assert summary["latest_change"] == {"date": "2024-03-01", "change_pct": None, "trend": "No Baseline"}
+    assert summary["latest_change"] == {"date": "2024-03-01", "change_pct": None, "trend": "No Baseline",
+                                        "week_over_week_pct": None}
     assert report["trend_analysis"]["counts"]["No Baseline"] == 1
     assert "one day" in report["notes"][0]
 
@@ -253,7 +262,7 @@ def test_write_report_writes_indented_utf8_json_with_a_final_newline(tmp_path: P
 
     text = target.read_bytes().decode("utf-8")
     assert text.endswith("}\n")
-    assert '\n  "schema_version": "1.0",' in text
+    assert '\n  "schema_version": "1.1",' in text
     assert "Café crème" in text
     assert json.loads(text) == report
 

@@ -15,10 +15,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from analysis import classify_trends, day_over_day
+from analysis_types import DailyRevenue, TrendDay
 
 START = date(2024, 2, 27)  # the series cross a leap day
 DEFAULT_THRESHOLD = Decimal("20")
-LABELS = {"Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline"}
+LABELS = {"Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline"}  # without closed days
 
 # Daily revenues as NUMERIC(20,2) holds them, with many zeros, small values and negatives (returns).
 money = st.one_of(
@@ -58,6 +59,19 @@ def expected_trend(today: Decimal, yesterday: Decimal | None, threshold: Decimal
 
 def as_fraction(change: Decimal | None) -> Fraction | None:
     return None if change is None else Fraction(change)
+
+
+def trading_days(pairs: list[tuple[date, Decimal]]) -> list[DailyRevenue]:
+    """Every day a trading day: the seed's day-over-day semantics, unchanged by the trading calendar."""
+    return [DailyRevenue(day, revenue, 0, 0) for day, revenue in pairs]
+
+
+def trends_of(pairs: list[tuple[date, Decimal]], threshold: Decimal, baseline: Decimal | None = None) -> list[TrendDay]:
+    """Trends of ``pairs``; a baseline is the revenue of a trading day before the first, dropped from the result."""
+    if baseline is None or not pairs:
+        return classify_trends(trading_days(pairs), threshold)
+    before = (pairs[0][0] - timedelta(days=1), baseline)
+    return classify_trends(trading_days([before, *pairs]), threshold)[1:]
 
 
 @pytest.mark.parametrize(("today", "yesterday", "change", "label"), [
@@ -102,7 +116,7 @@ def test_a_series_by_hand() -> None:
     revenues = ["0.00", "0.00", "80.00", "100.00", "125.00", "125.00", "-10.00", "0.00", "40.00"]
     days = [(START + timedelta(n), Decimal(r)) for n, r in enumerate(revenues)]
 
-    trends = classify_trends(days, DEFAULT_THRESHOLD)
+    trends = trends_of(days, DEFAULT_THRESHOLD)
 
     assert [(t.day, t.revenue) for t in trends] == days
     assert [(None if t.change_pct is None else str(t.change_pct), t.trend) for t in trends] == [
@@ -119,14 +133,14 @@ def test_a_series_by_hand() -> None:
 
 
 def test_a_baseline_gives_the_first_day_its_change() -> None:
-    trends = classify_trends([(START, Decimal("90.00"))], DEFAULT_THRESHOLD, baseline=Decimal("100.00"))
+    trends = trends_of([(START, Decimal("90.00"))], DEFAULT_THRESHOLD, baseline=Decimal("100.00"))
 
     assert [(t.change_pct, t.trend) for t in trends] == [(Decimal("-10.00"), "Decline")]
 
 
 def test_no_data_gives_no_trends() -> None:
     assert classify_trends([], DEFAULT_THRESHOLD) == []
-    assert classify_trends([], DEFAULT_THRESHOLD, baseline=Decimal("5.00")) == []
+    assert trends_of([], DEFAULT_THRESHOLD, baseline=Decimal("5.00")) == []
 
 
 @given(money, st.one_of(st.none(), money), thresholds)
@@ -148,7 +162,7 @@ def test_every_day_is_compared_with_the_day_before(revenues: list[Decimal], thre
                                                    baseline: Decimal | None) -> None:
     days = [(START + timedelta(n), revenue) for n, revenue in enumerate(revenues)]
 
-    trends = classify_trends(days, threshold, baseline)
+    trends = trends_of(days, threshold, baseline)
 
     assert [(t.day, t.revenue) for t in trends] == days
     yesterdays = [baseline, *revenues][: len(revenues)]
@@ -159,7 +173,7 @@ def test_every_day_is_compared_with_the_day_before(revenues: list[Decimal], thre
 @given(series.filter(bool), thresholds)
 def test_labels_are_the_contract_s_and_no_baseline_exactly_when_yesterday_is_not_positive(
         revenues: list[Decimal], threshold: Decimal) -> None:
-    trends = classify_trends([(START + timedelta(n), r) for n, r in enumerate(revenues)], threshold)
+    trends = trends_of([(START + timedelta(n), r) for n, r in enumerate(revenues)], threshold)
 
     assert {t.trend for t in trends} <= LABELS
     assert trends[0].trend == "No Baseline"
@@ -178,6 +192,34 @@ def test_a_rise_is_growth_a_fall_is_decline(yesterday: Decimal, threshold: Decim
 
 @given(st.lists(money, max_size=1), thresholds)
 def test_one_day_or_none_without_baseline(revenues: list[Decimal], threshold: Decimal) -> None:
-    trends = classify_trends([(START + timedelta(n), r) for n, r in enumerate(revenues)], threshold)
+    trends = trends_of([(START + timedelta(n), r) for n, r in enumerate(revenues)], threshold)
 
     assert [(t.change_pct, t.trend) for t in trends] == [(None, "No Baseline")] * len(revenues)
+
+
+# --- the trading calendar (PRODUCT.md): closed days are skipped, not compared -------------------------------
+
+
+def test_closed_days_are_skipped_and_labelled_closed() -> None:
+    # Mon 2024-03-04 closed between Sun 100.00 and Tue 80.00: Tuesday compares with Sunday, (80 - 100) / 100.
+    history = [DailyRevenue(date(2024, 3, 3), Decimal("100.00"), 1, 1),
+               DailyRevenue(date(2024, 3, 4), Decimal("0.00"), 0, 0, closed_reason="closed_weekday"),
+               DailyRevenue(date(2024, 3, 5), Decimal("80.00"), 1, 1)]
+
+    trends = classify_trends(history, DEFAULT_THRESHOLD)
+
+    assert [(t.change_pct, t.trend) for t in trends] == [
+        (None, "No Baseline"), (None, "Closed"), (Decimal("-20.00"), "Decline")]
+
+
+def test_week_over_week_compares_the_same_weekday_when_it_traded() -> None:
+    # 15 days from Tue 2024-02-27; day 7 (Tue 03-05) vs day 0: (150 - 100) / 100 = +50 %; day 8 vs day 1, which
+    # is closed: no week-over-week; day 14 vs day 7: (120 - 150) / 150 = -20 %.
+    revenues = {0: "100.00", 7: "150.00", 14: "120.00"}
+    history = [DailyRevenue(START + timedelta(n), Decimal(revenues.get(n, "10.00")), 1, 1,
+                            closed_reason="closure" if n == 1 else None) for n in range(15)]
+
+    trends = classify_trends(history, DEFAULT_THRESHOLD)
+
+    assert [trends[n].week_over_week_pct for n in (0, 7, 8, 14)] == [None, Decimal("50.00"), None, Decimal("-20.00")]
+    assert trends[1].week_over_week_pct is None and trends[1].trend == "Closed"
