@@ -27,8 +27,19 @@ _TIME_SUFFIX = re.compile(
 _GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-# Currency symbols and codes a shop export may put around an amount.
-_CURRENCY = re.compile(r"[$€£¥₹₽₩]|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b", re.IGNORECASE)
+# Currency marks a shop export may put around an amount: a symbol (with an optional country prefix, as in
+# "US$" or "HK$"), or a three-letter ISO 4217 code in capitals (a few common ones in any case), before or
+# after the number.
+_CURRENCY = re.compile(r"(?:[A-Za-z]{0,2}\$|[€£¥₹₽₩₺₪₫฿]"
+                       r"|(?<![A-Za-z])(?!NAN|INF)(?:[A-Z]{3}|(?i:usd|eur|gbp|chf|jpy|cad|aud))(?![A-Za-z]))")
+_PREFIXED_DOLLARS = {"": None, "US": "USD", "C": "CAD", "CA": "CAD", "A": "AUD", "AU": "AUD", "NZ": "NZD",
+                     "HK": "HKD", "S": "SGD", "SG": "SGD", "R": "BRL", "MX": "MXN", "NT": "TWD"}
+# ISO 4217 codes each symbol may stand for.
+DOLLAR_CURRENCIES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "TWD", "BRL"})
+_SYMBOL_CURRENCIES = {"€": frozenset({"EUR"}), "£": frozenset({"GBP"}), "¥": frozenset({"JPY", "CNY"}),
+                      "₹": frozenset({"INR"}), "₽": frozenset({"RUB"}), "₩": frozenset({"KRW"}),
+                      "₺": frozenset({"TRY"}), "₪": frozenset({"ILS"}), "₫": frozenset({"VND"}),
+                      "฿": frozenset({"THB"})}
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _DECIMAL_COMMA_VALUE = re.compile(r"^[^.]*\d,\d{1,2}$|\d\.\d{3},\d*$")
 _DECIMAL_POINT_VALUE = re.compile(r"\d\.\d{1,2}$|\d,\d{3}\.\d*$")
@@ -118,6 +129,31 @@ def uses_decimal_comma(values: Iterable[str]) -> bool:
         comma = comma or bool(_DECIMAL_COMMA_VALUE.search(value))
         point = point or bool(_DECIMAL_POINT_VALUE.search(value))
     return comma and not point
+
+
+def is_plain_number(text: str) -> bool:
+    """'12.50', '-3', '.5': a number with no currency, separator or space around it."""
+    return _PLAIN_NUMBER.fullmatch(text) is not None
+
+
+def currencies_named(text: str) -> frozenset[str] | None:
+    """The ISO 4217 codes the currency marks of an amount may stand for ('$' is any dollar, '€' EUR, 'usd'
+    USD); None when the amount names no currency. Marks naming two different currencies give an empty set."""
+    named: frozenset[str] | None = None
+    for mark in _CURRENCY.findall(text):
+        codes = _currencies_of_mark(mark)
+        named = codes if named is None else named & codes
+    return named
+
+
+def _currencies_of_mark(mark: str) -> frozenset[str]:
+    if mark.endswith("$"):
+        prefix = mark[:-1].upper()
+        if prefix not in _PREFIXED_DOLLARS:
+            return frozenset()
+        code = _PREFIXED_DOLLARS[prefix]
+        return DOLLAR_CURRENCIES if code is None else frozenset({code})
+    return _SYMBOL_CURRENCIES.get(mark, frozenset({mark.upper()}))
 
 
 def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:

@@ -36,13 +36,13 @@ from autosight import file_ledger
 from autosight.copy_path import try_fast_path
 from autosight.file_ledger import COPY_CHUNK_BYTES
 from autosight.progress import progress
-from autosight.row_gate import RowCounts
+from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.transactions import savepoint, transaction
 from autosight.validating_path import file_conventions, validate_rows
 from csv_format import FileLayout, FileScan, detect_layout, scan_file
 from errors import InputMissing, InputRefused
 from logger_config import get_logger
-from settings import CANONICAL_COLUMNS
+from settings import CANONICAL_COLUMNS, Settings
 
 log = get_logger(__name__)
 
@@ -57,6 +57,7 @@ class LoadOptions:
     encoding: str = "utf-8"
     reject_threshold_pct: Decimal = Decimal("10")
     allow_fast_path: bool = True
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 class RowsRefused(InputRefused):
@@ -74,6 +75,14 @@ class Refusal:
 
     message: str
     counts: RowCounts
+
+
+def bounds_from(settings: Settings) -> Bounds:
+    """The row gate's bounds from the settings."""
+    return Bounds(earliest_date=settings.earliest_sale_date, max_future_days=settings.max_future_days,
+                  max_quantity=settings.max_quantity, max_unit_price=settings.max_unit_price,
+                  max_line_total=settings.max_line_total, product_name_max_chars=settings.product_name_max_chars,
+                  currency=settings.currency)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,13 +200,13 @@ def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayou
     """The file's rows into its own partition and its rollup, by the fast path when it applies."""
     base_options: dict[str, object] = {"encoding": layout.encoding, "delimiter": layout.delimiter,
                                        "column_map": options.column_map}
-    if _fast_path_applies(layout, scan, options) and try_fast_path(cursor, path, layout, scan, file_id):
+    if _fast_path_applies(layout, scan, options) and try_fast_path(cursor, path, layout, scan, file_id, options.bounds):
         counts = RowCounts(read=scan.data_lines, loaded=scan.data_lines)
         return counts, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
     date_format, decimal_comma = file_conventions(path, layout, scan, options.date_format)
     file_ledger.create_partition(cursor, file_id)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
-        counts = validate_rows(path, layout, scan, date_format, decimal_comma, good_rows, rejects)
+        counts = validate_rows(path, layout, scan, date_format, decimal_comma, options.bounds, good_rows, rejects)
         good_rows.seek(0)
         cursor.copy_expert(file_ledger.copy_into(file_id, VALIDATED_COLUMNS, ",", header=False), good_rows,
                            size=COPY_CHUNK_BYTES)
@@ -223,7 +232,7 @@ def _refusal_above_threshold(path: Path, counts: RowCounts, options: LoadOptions
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
                f"from it; reasons: {_reasons_text(counts.reasons)}")
     refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
-                               reasons=counts.reasons + Counter({"file_refused": counts.loaded}))
+                               reasons=counts.reasons + Counter({Reason.FILE_REFUSED.value: counts.loaded}))
     return Refusal(message, refused_counts)
 
 

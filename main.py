@@ -294,7 +294,8 @@ def _ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths:
 
 def _load_options(settings: Settings) -> ingestion.LoadOptions:
     return ingestion.LoadOptions(column_map=settings.column_map, date_format=settings.date_format,
-                                 encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct)
+                                 encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct,
+                                 bounds=ingestion.bounds_from(settings))
 
 
 def _files_to_ingest(connection: psycopg2.extensions.connection, config: RunConfig) -> list[Path]:

@@ -21,6 +21,11 @@ from dotenv import dotenv_values
 from autosight.trading_calendar import CalendarRules, closed_dates_setting, parse_closed_weekdays
 from errors import ConfigError
 
+# Product names are part of the rollup's primary key: a btree entry holds at most about 2,700 bytes, and a
+# character takes up to 4 bytes in UTF-8, so 600 characters (2,400 bytes) is the most that always fits.
+PRODUCT_NAME_CEILING = 600
+# Amount bounds: sums of up to 10^9 rows at the bound stay within Python's 28-digit Decimal context.
+AMOUNT_CEILING = Decimal(10) ** 15
 DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 # Every setting read from .env or the environment, and only these: .env.example documents each one, and the
 # tests clear each one from the environment of their runs (a developer's own LOG_FILE must not leak in).
@@ -54,6 +59,14 @@ class Settings:
     connect_retry_delay: float = 1.0
     closed_weekdays: frozenset[int] | None = None  # None: detected from the history
     closed_dates: frozenset[date] = frozenset()
+    # The row gate's bounds (see autosight/row_gate.Bounds and the README's "Bad input" section).
+    earliest_sale_date: date = date(2000, 1, 1)
+    max_future_days: int = 1
+    max_quantity: int = 1_000_000
+    max_unit_price: Decimal = Decimal(10) ** 9
+    max_line_total: Decimal = Decimal(10) ** 15
+    product_name_max_chars: int = 200
+    currency: str = "USD"
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -122,6 +135,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
         closed_weekdays=parse_closed_weekdays(text("CLOSED_WEEKDAYS")),
         closed_dates=closed_dates_setting(text("CLOSED_DATES"), text("CLOSED_DATES_FILE")),
+        earliest_sale_date=_iso_date(env, "EARLIEST_SALE_DATE", "2000-01-01"),
+        max_future_days=_whole_number(env, "MAX_FUTURE_DAYS", 1, 0, 366),
+        max_quantity=_whole_number(env, "MAX_QUANTITY", 1_000_000, 1, 10**9),
+        max_unit_price=_bounded_amount(env, "MAX_UNIT_PRICE", "1000000000"),
+        max_line_total=_bounded_amount(env, "MAX_LINE_TOTAL", "1000000000000000"),
+        product_name_max_chars=_whole_number(env, "PRODUCT_NAME_MAX_CHARS", 200, 1, PRODUCT_NAME_CEILING),
+        currency=_currency(env),
     )
 
 
@@ -204,3 +224,35 @@ def _positive_int(env: _Environment, name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name}: '{raw}' is not a whole number of at least 1")
     return int(raw)
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}: '{raw}' is not a whole number between {low} and {high}")
+    return int(raw)
+
+
+def _bounded_amount(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    value = _decimal(env, name, default)
+    if not Decimal(0) < value <= AMOUNT_CEILING:
+        raise ConfigError(f"{name}: {value} is not an amount above 0 and at most {AMOUNT_CEILING:,}")
+    return value
+
+
+def _iso_date(env: Mapping[str, str], name: str, default: str) -> date:
+    raw = env.get(name, "").strip() or default
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: '{raw}' is not a date written YYYY-MM-DD") from None
+    if value.year < 1900:
+        raise ConfigError(f"{name}: {raw} is before 1900")
+    return value
+
+
+def _currency(env: Mapping[str, str]) -> str:
+    raw = env.get("CURRENCY", "").strip() or "USD"
+    if not (len(raw) == 3 and raw.isascii() and raw.isalpha()):
+        raise ConfigError(f"CURRENCY: '{raw}' is not a three-letter ISO 4217 code such as USD or EUR")
+    return raw.upper()

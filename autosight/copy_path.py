@@ -18,7 +18,7 @@ import psycopg2.extensions
 
 from autosight.file_ledger import COPY_CHUNK_BYTES, build_rollup, copy_into, create_partition
 from autosight.progress import progress
-from autosight.row_gate import MAX_FIELD_CHARS
+from autosight.row_gate import Bounds, product_name
 from autosight.transactions import savepoint
 from csv_format import FileLayout, FileScan
 from errors import first_line
@@ -33,15 +33,16 @@ class CleanLines:
     """Checks the data lines of a canonical file as its bytes stream by, one regular expression per chunk.
 
     A clean line is one record on one line whose fields a plain COPY and the validating path read the same
-    way: an ISO date, a whole quantity of at most 9 digits, a plain non-negative price (no minus, exponent,
-    thousands separator or currency), each optionally quoted, and a product field that is either unquoted
-    (no quote, delimiter or line break) or quoted without a line break. Values either side accepts and the
-    other does not (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are
-    not clean, so such a file takes the validating path. Product names are checked after the COPY.
+    way: an ISO date, a whole quantity and a plain non-negative price (no minus, exponent, thousands separator
+    or currency) with fewer whole digits than their bounds allow, each optionally quoted, and a product field
+    that is either unquoted (no quote, delimiter or line break) or quoted without a line break. Values either
+    side accepts and the other does not (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or
+    ``2.0`` for Python) are not clean, so such a file takes the validating path. Product names are checked
+    after the COPY.
     """
 
-    def __init__(self, layout: FileLayout) -> None:
-        line = _clean_line_pattern(layout)
+    def __init__(self, layout: FileLayout, bounds: Bounds) -> None:
+        line = _clean_line_pattern(layout, bounds)
         self._lines = re.compile(rb"(?:" + line + rb"\n)*+")
         self._last_line = re.compile(line)
         self._carry = b""
@@ -78,18 +79,28 @@ class CleanLines:
         return self.clean
 
 
-def _clean_line_pattern(layout: FileLayout) -> bytes:
-    """The fields of a clean line in header order, joined by the delimiter; an optional CR at the end."""
+def _clean_line_pattern(layout: FileLayout, bounds: Bounds) -> bytes:
+    """The fields of a clean line in header order, joined by the delimiter; an optional CR at the end.
+
+    A quantity or price has fewer whole digits than its bound, so that any clean value is within bounds.
+    """
     delimiter = re.escape(layout.delimiter.encode())
     unquoted_product = rb'[^"' + delimiter + rb"\r\n]++"
+    quantity_digits = _digits_below(bounds.max_quantity)
+    price_digits = _digits_below(int(bounds.max_unit_price))
     fields = {
         "sale_date": _optionally_quoted(rb"\d{4}-\d{2}-\d{2}"),
-        "quantity": _optionally_quoted(rb"[+-]?+\d{1,9}+"),
-        "price": _optionally_quoted(rb"\+?+(?:\d{1,30}+(?:\.\d{0,30}+)?+|\.\d{1,30}+)"),
+        "quantity": _optionally_quoted(rb"[+-]?+\d{1,%d}+" % quantity_digits),
+        "price": _optionally_quoted(rb"\+?+(?:\d{1,%d}+(?:\.\d{0,30}+)?+|\.\d{1,30}+)" % price_digits),
         "product_name": rb'(?:"[^"\r\n]*+(?:""[^"\r\n]*+)*+"|' + unquoted_product + rb")",
     }
     by_position = sorted(layout.columns.items(), key=lambda item: item[1])
     return delimiter.join(fields[name] for name, _ in by_position) + rb"\r?+"
+
+
+def _digits_below(bound: int) -> int:
+    """The most digits every number of which is at most ``bound`` (1,000,000 -> 6); at least 1."""
+    return max(len(str(bound + 1)) - 1, 1)
 
 
 def _optionally_quoted(pattern: bytes) -> bytes:
@@ -97,7 +108,7 @@ def _optionally_quoted(pattern: bytes) -> bytes:
 
 
 def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan,
-                  file_id: int) -> bool:
+                  file_id: int, bounds: Bounds) -> bool:
     """COPY the file as it is, checking its lines as they stream by; keep the result only if all were clean.
 
     The check runs in this process while the server parses the previous chunk, so it costs next to nothing
@@ -105,7 +116,7 @@ def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
     ends the COPY early, and a value COPY refuses or a product name the validating path would store
     differently rolls the file back to the validating path.
     """
-    lines = CleanLines(layout)
+    lines = CleanLines(layout, bounds)
     columns = [name for name, _ in sorted(layout.columns.items(), key=lambda item: item[1])]
     with savepoint(cursor, "fast_path") as point:
         try:
@@ -114,7 +125,7 @@ def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
                 reader = _CheckingReader(stream, lines, on_bytes, path)
                 cursor.copy_expert(copy_into(file_id, columns, layout.delimiter, header=True), reader,
                                    size=COPY_CHUNK_BYTES)
-            doubt = _fast_path_doubt(cursor, file_id, lines, scan)
+            doubt = _fast_path_doubt(cursor, file_id, lines, scan, bounds)
         except (psycopg2.DataError, psycopg2.IntegrityError) as error:
             doubt = _shape_doubt(lines) or f"COPY refused a value: {first_line(error)}"
         if doubt is not None:
@@ -123,16 +134,20 @@ def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
     return doubt is None
 
 
-def _fast_path_doubt(cursor: psycopg2.extensions.cursor, file_id: int, lines: CleanLines,
-                     scan: FileScan) -> str | None:
+def _fast_path_doubt(cursor: psycopg2.extensions.cursor, file_id: int, lines: CleanLines, scan: FileScan,
+                     bounds: Bounds) -> str | None:
     """Why the COPYed rows might differ from what the validating path would store, or None; builds the rollup."""
     if not lines.finish():
         return _shape_doubt(lines)
     if not cursor.rowcount == lines.lines == scan.data_lines:
         return f"{cursor.rowcount} records for {scan.data_lines} lines"
     build_rollup(cursor, file_id)
-    if not _products_as_validated(cursor.connection):
-        return "a product name is empty, too long or has spaces around it"
+    cursor.execute("SELECT count(*) FROM incoming_rollup WHERE sale_date NOT BETWEEN %s AND %s",
+                   (bounds.earliest_date, bounds.latest_date))
+    if cursor.fetchone()[0]:
+        return "a date is out of range"
+    if not _products_as_validated(cursor.connection, bounds):
+        return "a product name is empty, too long, has control characters or spaces around it"
     return None
 
 
@@ -141,18 +156,18 @@ def _shape_doubt(lines: CleanLines) -> str | None:
     return None if lines.clean else f"a line after line {lines.lines + 1} is not in the plain canonical shape"
 
 
-def _products_as_validated(connection: psycopg2.extensions.connection) -> bool:
-    """Whether the COPYed product names are the ones the validating path stores: non-empty, at most
-    MAX_FIELD_CHARS long, and unchanged by ``str.strip()`` (which trims more kinds of space than SQL's btrim).
+def _products_as_validated(connection: psycopg2.extensions.connection, bounds: Bounds) -> bool:
+    """Whether the COPYed product names are the ones the row gate stores (``row_gate.product_name``).
 
     The distinct names come from the rollup; only those that do not begin and end with a printable ASCII
-    character need a look in Python, read through a server-side cursor so that memory stays flat.
+    character, or are long, need a look in Python, read through a server-side cursor so that memory stays flat.
     """
+    limit = bounds.product_name_max_chars
     with connection.cursor(name="fast_path_products") as names:
         names.itersize = 10_000
         names.execute("SELECT DISTINCT product_name FROM incoming_rollup"
-                      " WHERE product_name !~ '^[!-~](.*[!-~])?$' OR length(product_name) > %s", (MAX_FIELD_CHARS,))
-        return all(name and name == name.strip() and len(name) <= MAX_FIELD_CHARS for (name,) in names)
+                      " WHERE product_name !~ '^[!-~]([ -~]*[!-~])?$' OR length(product_name) > %s", (limit,))
+        return all(product_name(name, limit) == name for (name,) in names)
 
 
 class _CheckingReader(io.RawIOBase):

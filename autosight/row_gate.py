@@ -8,18 +8,66 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 import csv_values
 from csv_format import FileLayout, normalize_name
 
-MAX_FIELD_CHARS = 10_000
 DATE_CACHE_SIZE = 100_000  # parsed date texts kept (a file of timestamps has millions of distinct ones)
-INT_RANGE = range(-(2**31), 2**31)
+# Longest date, quantity or amount text read: longer ones are not values (and Python refuses int() of
+# more than 4,300 digits); the row is rejected with the column's reason.
+MAX_VALUE_CHARS = 100
+# Longest raw text kept for a rejected row (rejected_rows, rejects.csv): a 10 MB field is cut, and says so.
+MAX_RAW_TEXT_CHARS = 100_000
+# Product names: Unicode "Cc" characters other than tab, line feed and carriage return are refused.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SaleRow = tuple[date, str, int, Decimal, Decimal | None]
+
+
+class Reason(StrEnum):
+    """Why a row was rejected: the codes stored in rejected_rows, rejects.csv and report.json (see README)."""
+
+    WRONG_FIELD_COUNT = "wrong_field_count"  # more or fewer fields than the header
+    REPEATED_HEADER = "repeated_header"  # the header again (two exports concatenated)
+    INVALID_CHARACTER = "invalid_character"  # a NUL or control character in the date, product or numbers
+    FIELD_TOO_LONG = "field_too_long"  # product name longer than PRODUCT_NAME_MAX_CHARS after trimming
+    BAD_DATE = "bad_date"  # not a date in the file's date format
+    DATE_OUT_OF_RANGE = "date_out_of_range"  # before EARLIEST_SALE_DATE or after today + MAX_FUTURE_DAYS
+    MISSING_PRODUCT = "missing_product"  # empty (or blank) product name
+    BAD_QUANTITY = "bad_quantity"  # not a whole number (or a zero quantity with a non-zero line total)
+    QUANTITY_OUT_OF_RANGE = "quantity_out_of_range"  # |quantity| above MAX_QUANTITY
+    BAD_PRICE = "bad_price"  # not an amount
+    NEGATIVE_PRICE = "negative_price"  # unit price below zero
+    PRICE_OUT_OF_RANGE = "price_out_of_range"  # unit price above MAX_UNIT_PRICE
+    LINE_TOTAL_OUT_OF_RANGE = "line_total_out_of_range"  # |line total| above MAX_LINE_TOTAL
+    WRONG_CURRENCY = "wrong_currency"  # an amount marked with another currency than CURRENCY
+    FILE_REFUSED = "file_refused"  # a valid row of a file refused whole (rejected share above the threshold)
+
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the gate admits: values every later step (NUMERIC sums over decades, the forecast, JSON, charts)
+    can carry. Settings EARLIEST_SALE_DATE, MAX_FUTURE_DAYS, MAX_QUANTITY, MAX_UNIT_PRICE, MAX_LINE_TOTAL,
+    PRODUCT_NAME_MAX_CHARS and CURRENCY."""
+
+    earliest_date: date = date(2000, 1, 1)
+    max_future_days: int = 1
+    max_quantity: int = 1_000_000
+    max_unit_price: Decimal = Decimal(10) ** 9
+    max_line_total: Decimal = Decimal(10) ** 15
+    product_name_max_chars: int = 200
+    currency: str = "USD"
+
+    @property
+    def latest_date(self) -> date:
+        """Today (the machine's local date) plus MAX_FUTURE_DAYS."""
+        return date.today() + timedelta(days=self.max_future_days)
 
 
 @dataclass
@@ -52,78 +100,123 @@ class RawText:
         self._buffer.seek(0)
         self._buffer.truncate()
         self._writer.writerow(row)
-        return self._buffer.getvalue().replace("\x00", "\\x00")
+        text = self._buffer.getvalue().replace("\x00", "\\x00")
+        if len(text) > MAX_RAW_TEXT_CHARS:
+            return f"{text[:MAX_RAW_TEXT_CHARS]}... [cut: {len(text)} characters in all]"
+        return text
 
 
 class RowParser:
     """Turns a record into (sale_date, product, quantity, unit price, line total or None), or the reason it is
-    rejected."""
+    rejected. Only the used columns are looked at: whatever the others hold never rejects a row."""
 
-    def __init__(self, layout: FileLayout, date_format: str, decimal_comma: bool) -> None:
+    def __init__(self, layout: FileLayout, date_format: str, decimal_comma: bool, bounds: Bounds) -> None:
         self._layout = layout
         self._header = [normalize_name(name) for name in layout.header]
         self._date_format = date_format
         self._decimal_comma = decimal_comma
+        self._bounds = bounds
+        self._latest_date = bounds.latest_date
         self._dates: dict[str, date | None] = {}
         self._line_total = "revenue" in layout.columns
+        self._used = sorted(layout.columns.values())
 
-    def parse(self, row: list[str]) -> SaleRow | str:
+    def parse(self, row: list[str]) -> SaleRow | Reason:
         if len(row) != len(self._header):
-            return "wrong_field_count"
-        text = "".join(row)  # one C-level pass instead of a Python loop over the fields, for every row
-        if "\x00" in text:
-            return "invalid_character"
-        if len(text) > MAX_FIELD_CHARS and max(map(len, row)) > MAX_FIELD_CHARS:
-            return "field_too_long"
+            return Reason.WRONG_FIELD_COUNT
         parsed = self._parse_values(row)
         # A repeated header never parses as a sale, so only rows that fail are compared with the header.
-        if isinstance(parsed, str) and [normalize_name(value) for value in row] == self._header:
-            return "repeated_header"
+        if isinstance(parsed, Reason) and [normalize_name(value) for value in row] == self._header:
+            return Reason.REPEATED_HEADER
         return parsed
 
-    def _parse_values(self, row: list[str]) -> SaleRow | str:
+    def _parse_values(self, row: list[str]) -> SaleRow | Reason:
         columns = self._layout.columns
+        if any("\x00" in row[index] for index in self._used):
+            return Reason.INVALID_CHARACTER
         sale_date = self._date(row[columns["sale_date"]])
-        if sale_date is None:
-            return "bad_date"
-        product = row[columns["product_name"]].strip()
-        if not product:
-            return "missing_product"
+        if isinstance(sale_date, Reason):
+            return sale_date
+        product = product_name(row[columns["product_name"]], self._bounds.product_name_max_chars)
+        if isinstance(product, Reason):
+            return product
         quantity = self._quantity(row)
-        if quantity is None or quantity not in INT_RANGE:
-            return "bad_quantity"
+        if isinstance(quantity, Reason):
+            return quantity
         money = self._money(row, quantity)
-        if isinstance(money, str):
+        if isinstance(money, Reason):
             return money
         return (sale_date, product, quantity, *money)
 
-    def _quantity(self, row: list[str]) -> int | None:
+    def _quantity(self, row: list[str]) -> int | Reason:
         if self._layout.quantity_constant is not None:
-            return self._layout.quantity_constant
-        return csv_values.parse_quantity(row[self._layout.columns["quantity"]], self._decimal_comma)
+            quantity: int | None = self._layout.quantity_constant
+        else:
+            text = row[self._layout.columns["quantity"]]
+            quantity = None if len(text) > MAX_VALUE_CHARS else csv_values.parse_quantity(text, self._decimal_comma)
+        if quantity is None:
+            return Reason.BAD_QUANTITY
+        return quantity if abs(quantity) <= self._bounds.max_quantity else Reason.QUANTITY_OUT_OF_RANGE
 
-    def _date(self, text: str) -> date | None:
+    def _date(self, text: str) -> date | Reason:
         """Parsed once per distinct text (strptime is the costliest step); the cache is emptied when full."""
+        if len(text) > MAX_VALUE_CHARS:
+            return Reason.BAD_DATE
         if text not in self._dates:
             if len(self._dates) >= DATE_CACHE_SIZE:
                 self._dates.clear()
             self._dates[text] = csv_values.parse_date(text, self._date_format)
-        return self._dates[text]
+        parsed = self._dates[text]
+        if parsed is None:
+            return Reason.BAD_DATE
+        if not self._bounds.earliest_date <= parsed <= self._latest_date:
+            return Reason.DATE_OUT_OF_RANGE
+        return parsed
 
-    def _money(self, row: list[str], quantity: int) -> tuple[Decimal, Decimal | None] | str:
+    def _money(self, row: list[str], quantity: int) -> tuple[Decimal, Decimal | None] | Reason:
         """(unit price, line total or None): the line total is kept as given, so revenue is exact."""
-        column = "revenue" if self._line_total else "price"
-        amount = csv_values.parse_money(row[self._layout.columns[column]], self._decimal_comma)
-        if amount is None or not amount.is_finite():
-            return "bad_price"
+        text = row[self._layout.columns["revenue" if self._line_total else "price"]]
+        amount = self._amount(text)
+        if isinstance(amount, Reason):
+            return amount
         if self._line_total:
+            if abs(amount) > self._bounds.max_line_total:
+                return Reason.LINE_TOTAL_OUT_OF_RANGE
             return _price_from_line_total(amount, quantity)
-        return (amount, None) if amount >= 0 else "negative_price"
+        if amount < 0:
+            return Reason.NEGATIVE_PRICE
+        if amount > self._bounds.max_unit_price:
+            return Reason.PRICE_OUT_OF_RANGE
+        return (amount, None)
+
+    def _amount(self, text: str) -> Decimal | Reason:
+        if len(text) > MAX_VALUE_CHARS:
+            return Reason.BAD_PRICE
+        if not csv_values.is_plain_number(text):
+            named = csv_values.currencies_named(text)
+            if named is not None and self._bounds.currency not in named:
+                return Reason.WRONG_CURRENCY
+        amount = csv_values.parse_money(text, self._decimal_comma)
+        if amount is None or not amount.is_finite():
+            return Reason.BAD_PRICE
+        return amount
 
 
-def _price_from_line_total(total: Decimal, quantity: int) -> tuple[Decimal, Decimal] | str:
+def product_name(text: str, max_chars: int) -> str | Reason:
+    """The product name as stored (trimmed of every kind of space), or why the row is rejected."""
+    name = text.strip()
+    if not name:
+        return Reason.MISSING_PRODUCT
+    if len(name) > max_chars:
+        return Reason.FIELD_TOO_LONG
+    if _CONTROL_CHARACTERS.search(name):
+        return Reason.INVALID_CHARACTER
+    return name
+
+
+def _price_from_line_total(total: Decimal, quantity: int) -> tuple[Decimal, Decimal] | Reason:
     """The unit price implied by a line total (total / quantity); the total itself stays the revenue."""
     if quantity == 0:
-        return (Decimal(0), total) if total == 0 else "bad_quantity"
+        return (Decimal(0), total) if total == 0 else Reason.BAD_QUANTITY
     price = total / quantity
-    return (price, total) if price >= 0 else "negative_price"
+    return (price, total) if price >= 0 else Reason.NEGATIVE_PRICE

@@ -13,7 +13,7 @@ from typing import IO
 
 import csv_values
 from autosight.progress import progress
-from autosight.row_gate import RawText, RowCounts, RowParser
+from autosight.row_gate import Bounds, RawText, Reason, RowCounts, RowParser
 from csv_format import FileLayout, FileScan
 from errors import InputRefused
 from logger_config import get_logger
@@ -88,16 +88,16 @@ def records(path: Path, layout: FileLayout,
 
 
 def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: str, decimal_comma: bool,
-                  good_rows: IO[str], rejects: IO[str]) -> RowCounts:
+                  bounds: Bounds, good_rows: IO[str], rejects: IO[str]) -> RowCounts:
     """Every record through the gate: good rows to ``good_rows``, rejects (line, reason, raw text) to ``rejects``."""
     counts = RowCounts()
-    parser = RowParser(layout, date_format, decimal_comma)
+    parser = RowParser(layout, date_format, decimal_comma, bounds)
     good_writer, reject_writer = csv.writer(good_rows), csv.writer(rejects)
     raw_writer = RawText(layout.delimiter)
     with progress(path, "validating", scan.data_lines + 1, "lines") as on_lines:
         for line_no, row in records(path, layout, on_lines):
             parsed = parser.parse(row)
-            if isinstance(parsed, str):
+            if isinstance(parsed, Reason):
                 counts.reject(parsed)
                 reject_writer.writerow((line_no, parsed, raw_writer.text(row)))
             else:

@@ -12,6 +12,7 @@ import pytest
 import csv_format
 import ingestion
 from autosight import copy_path
+from autosight.row_gate import Bounds
 from errors import InputRefused
 
 CENT = Decimal("0.01")
@@ -275,7 +276,7 @@ def test_clean_line_check_does_not_depend_on_chunk_boundaries(chunk):
                                    {"sale_date": 0, "product_name": 1, "quantity": 2, "price": 3})
     clean = (HEADER + MUGS + '2024-01-16,"Beans, Decaf",2,9.5\r\n2024-01-17,Tea,1,.5').encode()
     for data, expected in ((clean, True), (clean.replace(b"Mug,1,4.00\n", b"Mug,1,$4.00\n", 1), False)):
-        lines = copy_path.CleanLines(layout)
+        lines = copy_path.CleanLines(layout, Bounds())
         for start in range(0, len(data), chunk):
             lines.feed(data[start:start + chunk])
         assert lines.finish() is expected
