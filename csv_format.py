@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
+import io
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 from errors import InputMissing, InputRefused, UsageError
 from settings import CANONICAL_COLUMNS
@@ -23,6 +28,12 @@ HEAD_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 BINARY_SIGNATURES = (b"\x89PNG", b"\x1f\x8b", b"PK\x03\x04", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"BZh", b"\x7fELF")
 UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
+# Byte-order marks of the wide Unicode encodings (Excel's "Unicode Text" is UTF-16 LE with a BOM); UTF-32
+# first, since its little-endian mark begins with UTF-16's.
+WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+             (codecs.BOM_UTF16_BE, "utf-16"))
+WIDE_CODECS = ("utf-16", "utf-32")
+SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,19 +45,24 @@ class FileLayout:
     header: list[str]
     columns: dict[str, int]  # canonical name (and 'revenue' for line totals) -> index in the header
     quantity_constant: int | None = None  # `--map quantity=N` where no column is named N: every row's quantity
+    preamble_rows: int = 0  # records before the header: Excel's "sep=;" line
 
     @property
     def is_canonical(self) -> bool:
         """Exactly the four canonical columns (in any order): a plain COPY can take the file as it is."""
         return (set(self.columns) == set(CANONICAL_COLUMNS) and len(self.header) == len(CANONICAL_COLUMNS)
-                and self.encoding == "utf-8-sig")
+                and self.encoding == "utf-8-sig" and not self.preamble_rows)
 
 
 @dataclass(frozen=True)
 class FileScan:
+    """The file as hashed: its first ``size_bytes`` bytes (its size when the scan began), which are exactly
+    the bytes loaded, however the file grows meanwhile (``open_scanned``)."""
+
     sha256: str
     size_bytes: int
     data_lines: int  # physical lines after the header line (blank ones included)
+    identity: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime in ns) when the scan began
 
 
 def normalize_name(name: str) -> str:
@@ -64,20 +80,43 @@ def decoding_name(encoding: str) -> str:
 
 
 def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> FileLayout:
-    """Find the delimiter and the columns from the header line; refuse the file with a clear reason."""
+    """Find the delimiter and the columns from the header line; refuse the file with a clear reason.
+
+    A UTF-16 or UTF-32 byte-order mark chooses its encoding whatever ``encoding`` says (no UTF-8 or 8-bit file
+    begins with one); Excel's ``sep=X`` first line chooses the delimiter.
+    """
     head = _read_head(path)
-    if not head.strip(b"\r\n\t \xef\xbb\xbf"):
-        raise InputRefused(f"{path}: the file is empty (no header, no rows)")
-    if _looks_binary(head):
+    codec = _wide_codec(head) or decoding_name(encoding)
+    wide = codec.startswith(WIDE_CODECS)
+    if not wide and _looks_binary(head):
         raise InputRefused(f"{path}: not a text CSV file (binary content)")
-    codec = decoding_name(encoding)
-    header_line = _first_line(head, codec, path)
+    lines = _head_lines(head, codec, path)
+    if not lines:
+        raise InputRefused(f"{path}: the file is empty (no header, no rows)")
+    if wide and _looks_binary("\n".join(lines).encode("utf-8", "replace")):
+        raise InputRefused(f"{path}: not a text CSV file (binary content)")
+    sep = SEP_LINE.fullmatch(lines[0])
+    if sep and len(lines) < 2:
+        raise InputRefused(f"{path}: the file has a sep= line but no header")
+    header_line = lines[1] if sep else lines[0]
+    delimiters = (sep.group(1),) if sep else DELIMITERS
+    layout = _layout_from_header(path, header_line, codec, delimiters, column_map)
+    return dataclasses.replace(layout, preamble_rows=1) if sep else layout
+
+
+def _wide_codec(head: bytes) -> str | None:
+    return next((codec for bom, codec in WIDE_BOMS if head.startswith(bom)), None)
+
+
+def _layout_from_header(path: Path, header_line: str, codec: str, delimiters: tuple[str, ...],
+                        column_map: dict[str, str]) -> FileLayout:
     required = _required_columns(column_map)
-    candidates = [(delimiter, next(csv.reader([header_line], delimiter=delimiter))) for delimiter in DELIMITERS]
+    candidates = [(delimiter, next(csv.reader([header_line], delimiter=delimiter))) for delimiter in delimiters]
     for delimiter, header in candidates:
         columns = _locate_columns(header, required, column_map)
         constant = None if "quantity" in columns else _quantity_constant(column_map)
         if len(columns) + (constant is not None) == len(required):
+            _refuse_duplicate_columns(path, header, required, column_map)
             return FileLayout(codec, delimiter, header, columns, constant)
     delimiter, header = max(candidates, key=lambda item: len(item[1]))
     if len(header) < 2:
@@ -90,6 +129,20 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
         f"{path}: missing column(s) {', '.join(_wanted(name, column_map) for name in missing)} "
         f"(header has: {', '.join(header)[:300]}); map them with --map canonical=COLUMN"
     )
+
+
+def _refuse_duplicate_columns(path: Path, header: list[str], required: list[str], column_map: dict[str, str]) -> None:
+    """A column AutoSight reads that the header holds twice: which one is meant cannot be known."""
+    names = [normalize_name(name) for name in header]
+    repeated = []
+    for name in required:
+        wanted = normalize_name(column_map.get(name, name))
+        positions = [str(index + 1) for index, found in enumerate(names) if found == wanted]
+        if len(positions) > 1:
+            repeated.append(f"{_wanted(name, column_map)} (columns {', '.join(positions)})")
+    if repeated:
+        raise InputRefused(f"{path}: the header has the column {'; '.join(repeated)} more than once; "
+                           "remove or rename the extra one, or choose one with --map")
 
 
 def _wanted(name: str, column_map: dict[str, str]) -> str:
@@ -122,15 +175,40 @@ def _locate_columns(header: list[str], required: list[str], column_map: dict[str
 
 
 def _read_head(path: Path) -> bytes:
+    with open_regular(path, "the input") as stream:
+        return stream.read(HEAD_BYTES)
+
+
+def open_regular(path: Path, source: str) -> BinaryIO:
+    """Open a regular file for reading; InputMissing (exit 66) at once for anything else.
+
+    A FIFO, a device, a folder or a dangling link is refused before any blocking open(): the file is opened
+    with O_NONBLOCK (a FIFO without a writer would otherwise wait forever) and checked with fstat, so that
+    a path swapped for something else between two looks is caught too.
+    """
     try:
-        with path.open("rb") as stream:
-            return stream.read(HEAD_BYTES)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputMissing(f"{path}: no such file") from None
+        kind = "a link to a missing file" if path.is_symlink() else "no such file"
+        raise InputMissing(f"{path}: {kind} ({source})") from None
     except IsADirectoryError:
-        raise InputMissing(f"{path}: is a folder, not a CSV file") from None
+        raise InputMissing(f"{path}: is a folder, not a CSV file ({source})") from None
     except PermissionError:
-        raise InputMissing(f"{path}: not readable (permission denied)") from None
+        raise InputMissing(f"{path}: not readable (permission denied) ({source})") from None
+    except OSError as error:
+        raise InputMissing(f"{path}: cannot be read: {error.strerror} ({source})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise InputMissing(f"{path}: is {_kind_of(mode)}, not a regular CSV file ({source})")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _kind_of(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -140,16 +218,14 @@ def _looks_binary(head: bytes) -> bool:
     return controls > max(8, len(head) // 100)
 
 
-def _first_line(head: bytes, codec: str, path: Path) -> str:
+def _head_lines(head: bytes, codec: str, path: Path) -> list[str]:
+    """The non-blank lines of the file's first HEAD_BYTES (the last may be cut), decoded."""
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
         text = decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
         raise _undecodable(path, head, error, codec) from None
-    for line in text.splitlines():
-        if line.strip():
-            return line
-    return ""
+    return [line for line in text.replace("\ufeff", "", 1).splitlines() if line.strip()]
 
 
 def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, codec: str,
@@ -163,7 +239,7 @@ def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, code
 
 
 def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], object] | None = None) -> FileScan:
-    """One streaming pass: hash, strict decoding check, line count.
+    """One streaming pass over the file's bytes as of now: hash, strict decoding check, line count.
 
     A UTF-8 chunk of pure ASCII with no multi-byte sequence pending is valid without decoding it; the
     check is then nearly free for the usual export.
@@ -171,21 +247,70 @@ def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], object] 
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder(layout.encoding)(errors="strict")
     utf8 = layout.encoding == "utf-8-sig"
-    size = newlines = 0
+    newlines = 0
     last_byte = b""
-    with path.open("rb") as stream:
+    with open_regular(path, "the input") as raw:
+        identity = _identity(os.fstat(raw.fileno()))
+        stream = _Bounded(raw, identity[1], path)
         while chunk := stream.read(CHUNK_BYTES):
             digest.update(chunk)
             if not (utf8 and chunk.isascii() and not decoder.getstate()[0]):
                 _check_decodes(decoder, chunk, path, layout.encoding, newlines)
             newlines += chunk.count(b"\n")
-            size += len(chunk)
             last_byte = chunk[-1:]
             if on_bytes:
                 on_bytes(len(chunk))
     _check_decodes(decoder, b"", path, layout.encoding, newlines, final=True)
     physical_lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
-    return FileScan(digest.hexdigest(), size, max(physical_lines - 1, 0))
+    return FileScan(digest.hexdigest(), identity[1], max(physical_lines - 1, 0), identity)
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def open_scanned(path: Path, scan: FileScan) -> BinaryIO:
+    """The file's first ``scan.size_bytes`` bytes, the ones hashed: bytes appended since are not read."""
+    return cast(BinaryIO, io.BufferedReader(_Bounded(open_regular(path, "the input"), scan.size_bytes, path)))
+
+
+def check_unchanged(path: Path, scan: FileScan) -> None:
+    """Refuse a file that changed (was rewritten, grew or shrank) while it was read: its last line may be half
+    written. Nothing of it is stored; the next run loads it whole."""
+    try:
+        now = _identity(os.stat(path))
+    except OSError:
+        now = (0, 0, 0)
+    if now != scan.identity:
+        raise InputRefused(f"{path}: the file changed while it was being read (still being written?); "
+                           "nothing stored from it, the next run loads it")
+
+
+class _Bounded(io.RawIOBase):
+    """At most ``size`` bytes of a stream; a stream that ends sooner (the file shrank) refuses the file."""
+
+    def __init__(self, stream: BinaryIO, size: int, path: Path) -> None:
+        self._stream = stream
+        self._left = size
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._left)
+        if wanted == 0:
+            return 0
+        count = self._stream.readinto(view[:wanted])
+        if not count:
+            raise InputRefused(f"{self._path}: the file shrank while it was being read; nothing stored from it")
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _check_decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, path: Path, codec: str, lines_before: int,

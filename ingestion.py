@@ -39,7 +39,7 @@ from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.transactions import savepoint, transaction
 from autosight.validating_path import file_conventions, validate_rows
-from csv_format import FileLayout, FileScan, detect_layout, scan_file
+from csv_format import FileLayout, FileScan, check_unchanged, detect_layout, scan_file
 from errors import InputMissing, InputRefused
 from logger_config import get_logger
 from settings import CANONICAL_COLUMNS, Settings
@@ -90,11 +90,19 @@ def bounds_from(settings: Settings) -> Bounds:
 
 
 def inbox_files(directory: Path) -> list[Path]:
-    """Every *.csv file in ``directory`` (not recursive), in name order."""
+    """Every regular *.csv file in ``directory`` (not recursive), in name order; anything else named *.csv
+    (a FIFO, a device, a folder, a dangling link) is skipped with a log line, never opened."""
     if not directory.is_dir():
         raise InputMissing(f"{directory}: no such folder (--inbox)")
-    return sorted((path for path in directory.iterdir() if path.suffix.lower() == ".csv" and path.is_file()),
-                  key=lambda path: path.name)
+    files = []
+    for path in sorted(directory.iterdir(), key=lambda path: path.name):
+        if path.suffix.lower() != ".csv":
+            continue
+        if path.is_file():
+            files.append(path)
+        else:
+            log.warning("inbox: skipped %s: not a regular file (a folder, FIFO, device or dangling link)", path)
+    return files
 
 
 def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
@@ -171,6 +179,7 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
     replaced_id = file_ledger.retire_previous_load(cursor, source_path)
     file_id = file_ledger.insert_ledger_row(cursor, source_path, scan.sha256, scan.size_bytes, started_at)
     counts, load_options = _load_rows(cursor, path, layout, scan, file_id, options, rejects)
+    check_unchanged(path, scan)
     refusal = _refusal_above_threshold(path, counts, options)
     if refusal is not None:
         return refusal

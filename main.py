@@ -28,6 +28,7 @@ import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, DataQuality, FileOutcome
 from atomic_io import remove_leftover_temporaries
+from csv_format import open_regular
 from forecasting import forecast_from_analysis
 from logger_config import LogSession, get_logger, mask_secrets, setup_logging, timed_step
 from reporting import build_report, write_report
@@ -231,15 +232,9 @@ def _check_inputs(config: RunConfig) -> None:
 
 
 def _check_file(path: Path, source: str) -> None:
-    if path.is_dir():
-        raise errors.InputMissing(f"{path}: is a folder, not a CSV file ({source})")
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise errors.InputMissing(f"{path}: no such file ({source})") from None
-    except OSError as error:
-        raise errors.InputMissing(f"{path}: cannot be read: {error.strerror} ({source})") from None
+    """A regular, readable file (a FIFO, device, folder or dangling link exits 66 at once, never blocks)."""
+    with open_regular(path, source):
+        pass
 
 
 def _check_folder(path: Path) -> None:

@@ -20,7 +20,7 @@ from autosight.file_ledger import COPY_CHUNK_BYTES, build_rollup, copy_into, cre
 from autosight.progress import progress
 from autosight.row_gate import Bounds, product_name
 from autosight.transactions import savepoint
-from csv_format import FileLayout, FileScan
+from csv_format import FileLayout, FileScan, open_scanned
 from errors import first_line
 from logger_config import get_logger
 
@@ -121,7 +121,7 @@ def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
     with savepoint(cursor, "fast_path") as point:
         try:
             create_partition(cursor, file_id)
-            with path.open("rb") as stream, progress(path, "loading") as on_bytes:
+            with open_scanned(path, scan) as stream, progress(path, "loading") as on_bytes:
                 reader = _CheckingReader(stream, lines, on_bytes, path)
                 cursor.copy_expert(copy_into(file_id, columns, layout.delimiter, header=True), reader,
                                    size=COPY_CHUNK_BYTES)

@@ -7,14 +7,15 @@ No database here: ingestion COPYs what this writes.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 import csv_values
 from autosight.progress import progress
-from autosight.row_gate import Bounds, RawText, Reason, RowCounts, RowParser
-from csv_format import FileLayout, FileScan
+from autosight.row_gate import MAX_VALUE_CHARS, Bounds, RawText, Reason, RowCounts, RowParser
+from csv_format import FileLayout, FileScan, open_scanned
 from errors import InputRefused
 from logger_config import get_logger
 
@@ -42,13 +43,14 @@ def file_conventions(path: Path, layout: FileLayout, scan: FileScan, date_format
     date_column = layout.columns["sale_date"]
     money_column = layout.columns["revenue" if "revenue" in layout.columns else "price"]
     with progress(path, "reading", scan.data_lines + 1, "lines") as on_lines:
-        for _, row in records(path, layout, on_lines):
+        for _, row in records(path, layout, scan, on_lines):
             if len(row) != len(layout.header):
                 continue
-            raw_dates.add(row[date_column])
+            if len(row[date_column]) <= MAX_VALUE_CHARS:
+                raw_dates.add(row[date_column])
             if len(raw_dates) >= RAW_DATES_BATCH:
                 _add_dates_without_time(dates, raw_dates)
-            if len(money) < MAX_MONEY_SAMPLES:
+            if len(money) < MAX_MONEY_SAMPLES and len(row[money_column]) <= MAX_VALUE_CHARS:
                 money.add(row[money_column])
     _add_dates_without_time(dates, raw_dates)
     try:
@@ -67,24 +69,31 @@ def _add_dates_without_time(dates: set[str], raw_dates: set[str]) -> None:
     raw_dates.clear()
 
 
-def records(path: Path, layout: FileLayout,
+def records(path: Path, layout: FileLayout, scan: FileScan,
             on_lines: Callable[[int], object] | None = None) -> Iterator[tuple[int, list[str]]]:
-    """(first physical line number, fields) of every non-blank record after the header."""
-    with path.open("r", encoding=layout.encoding, newline="", errors="strict") as stream:
-        reader = csv.reader(stream, delimiter=layout.delimiter)
-        header_seen = False
+    """(first physical line number, fields) of every record after the header, of the bytes scanned.
+
+    Blank records (only spaces, or nothing but delimiters) are not rows. A field too large for the csv module
+    (over 64 MB) refuses the file, naming its line.
+    """
+    with io.TextIOWrapper(open_scanned(path, scan), encoding=layout.encoding, newline="", errors="strict") as text:
+        reader = csv.reader(text, delimiter=layout.delimiter)
+        to_skip = layout.preamble_rows + 1  # the sep= line, then the header
         last_line = reported = 0
-        for row in reader:
-            first_line, last_line = last_line + 1, reader.line_num
-            if on_lines and last_line - reported >= PROGRESS_EVERY_LINES:
-                on_lines(last_line - reported)
-                reported = last_line
-            if not row:
-                continue
-            if not header_seen:
-                header_seen = True
-                continue
-            yield first_line, row
+        try:
+            for row in reader:
+                first_line, last_line = last_line + 1, reader.line_num
+                if on_lines and last_line - reported >= PROGRESS_EVERY_LINES:
+                    on_lines(last_line - reported)
+                    reported = last_line
+                if not row or ((not row[0] or row[0].isspace()) and not any(field.strip() for field in row)):
+                    continue
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                yield first_line, row
+        except csv.Error as error:
+            raise InputRefused(f"{path}: line {last_line + 1}: {error}") from None
 
 
 def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: str, decimal_comma: bool,
@@ -95,7 +104,7 @@ def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: s
     good_writer, reject_writer = csv.writer(good_rows), csv.writer(rejects)
     raw_writer = RawText(layout.delimiter)
     with progress(path, "validating", scan.data_lines + 1, "lines") as on_lines:
-        for line_no, row in records(path, layout, on_lines):
+        for line_no, row in records(path, layout, scan, on_lines):
             parsed = parser.parse(row)
             if isinstance(parsed, Reason):
                 counts.reject(parsed)
