@@ -32,6 +32,8 @@ DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 SETTING_NAMES = (
     "DATABASE_URL", *DB_VARIABLES, "CONNECT_RETRIES", "CONNECT_RETRY_DELAY", "AUTOSIGHT_DATA_DIR",
     "CSV_PATH", "COLUMN_MAP", "DATE_FORMAT", "CSV_ENCODING", "REJECT_THRESHOLD_PCT",
+    "EARLIEST_SALE_DATE", "MAX_FUTURE_DAYS", "MAX_QUANTITY", "MAX_UNIT_PRICE", "MAX_LINE_TOTAL",
+    "PRODUCT_NAME_MAX_CHARS", "CURRENCY",
     "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS", "CLOSED_WEEKDAYS", "CLOSED_DATES", "CLOSED_DATES_FILE",
     "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL",
 )
@@ -226,22 +228,22 @@ def _positive_int(env: _Environment, name: str, default: int) -> int:
     return int(raw)
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip() or str(default)
+def _whole_number(env: _Environment, name: str, default: int, low: int, high: int) -> int:
+    raw = env.raw(name) or str(default)
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise ConfigError(f"{name}: '{raw}' is not a whole number between {low} and {high}")
     return int(raw)
 
 
-def _bounded_amount(env: Mapping[str, str], name: str, default: str) -> Decimal:
+def _bounded_amount(env: _Environment, name: str, default: str) -> Decimal:
     value = _decimal(env, name, default)
     if not Decimal(0) < value <= AMOUNT_CEILING:
         raise ConfigError(f"{name}: {value} is not an amount above 0 and at most {AMOUNT_CEILING:,}")
     return value
 
 
-def _iso_date(env: Mapping[str, str], name: str, default: str) -> date:
-    raw = env.get(name, "").strip() or default
+def _iso_date(env: _Environment, name: str, default: str) -> date:
+    raw = env.raw(name) or default
     try:
         value = date.fromisoformat(raw)
     except ValueError:
@@ -251,8 +253,8 @@ def _iso_date(env: Mapping[str, str], name: str, default: str) -> date:
     return value
 
 
-def _currency(env: Mapping[str, str]) -> str:
-    raw = env.get("CURRENCY", "").strip() or "USD"
+def _currency(env: _Environment) -> str:
+    raw = env.raw("CURRENCY") or "USD"
     if not (len(raw) == 3 and raw.isascii() and raw.isalpha()):
         raise ConfigError(f"CURRENCY: '{raw}' is not a three-letter ISO 4217 code such as USD or EUR")
     return raw.upper()
