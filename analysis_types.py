@@ -244,6 +244,24 @@ class FileOutcome:
 
 
 @dataclass(frozen=True)
+class QualityWarning:
+    """Something implausible in what was loaded (not a rejection): a reader should look at it."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RejectsFile:
+    """What rejects.csv holds: every rejected row of the files currently loaded, plus those of the files
+    refused in this run (``rows`` of them); ``path`` is None when there are none (and no rejects.csv)."""
+
+    path: str | None
+    rows: int
+    holds: str = "every rejected row of the files currently loaded, plus those of the files refused in this run"
+
+
+@dataclass(frozen=True)
 class DataQuality:
     """Data quality of the run's files plus the database-wide totals of everything loaded."""
 
@@ -252,3 +270,5 @@ class DataQuality:
     rows_loaded: int
     rows_rejected: int
     rejections_by_reason: dict[str, int]
+    warnings: list[QualityWarning] = field(default_factory=list)
+    rejects_csv: RejectsFile | None = None

@@ -30,11 +30,12 @@ from typing import IO
 import psycopg2.extensions
 
 import csv_values
-from analysis_types import DataQuality, FileOutcome
+from analysis_types import DataQuality, FileOutcome, RejectsFile
 from atomic_io import write_atomically
 from autosight import file_ledger
 from autosight.copy_path import try_fast_path
 from autosight.file_ledger import COPY_CHUNK_BYTES
+from autosight.plausibility import plausibility_warnings
 from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.transactions import savepoint, transaction
@@ -253,8 +254,10 @@ def _reasons_text(reasons: Counter[str]) -> str:
 # Reporting what was loaded
 
 
-def data_quality(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome]) -> DataQuality:
-    """This run's files plus the totals over every file currently loaded."""
+def data_quality(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
+                 rejects: RejectsFile | None = None) -> DataQuality:
+    """This run's files, the totals over every file currently loaded, and plausibility warnings about the
+    files this run loaded."""
     with transaction(connection) as cursor:
         cursor.execute("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),"
                        " coalesce(sum(rows_rejected), 0) FROM loaded_files WHERE status = 'active'")
@@ -262,25 +265,40 @@ def data_quality(connection: psycopg2.extensions.connection, outcomes: list[File
         cursor.execute("SELECT r.reason, count(*) FROM rejected_rows r JOIN loaded_files f USING (file_id)"
                        " WHERE f.status = 'active' GROUP BY r.reason ORDER BY count(*) DESC, r.reason")
         reasons = {reason: count for reason, count in cursor.fetchall()}
+        warnings = plausibility_warnings(cursor, _loaded_file_ids(cursor, outcomes))
     return DataQuality(files=outcomes, rows_read=int(rows_read), rows_loaded=int(rows_loaded),
-                       rows_rejected=int(rows_rejected), rejections_by_reason=reasons)
+                       rows_rejected=int(rows_rejected), rejections_by_reason=reasons, warnings=warnings,
+                       rejects_csv=rejects)
+
+
+def _loaded_file_ids(cursor: psycopg2.extensions.cursor, outcomes: list[FileOutcome]) -> list[int]:
+    keys = [f"{outcome.path}\n{outcome.sha256}" for outcome in outcomes if outcome.status in ("loaded", "replaced")]
+    cursor.execute("SELECT file_id FROM loaded_files WHERE status = 'active' AND source_path || E'\\n' || sha256"
+                   " = ANY(%s) ORDER BY file_id", (keys,))
+    return [file_id for (file_id,) in cursor.fetchall()]
 
 
 def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
-                      path: Path) -> Path | None:
-    """Write the rejected rows of this run's files (loaded or refused) to a CSV beside the outputs; None if none.
+                      path: Path) -> RejectsFile:
+    """Write rejects.csv beside the outputs: every rejected row of the files currently loaded, plus those of the
+    files refused in this run; no file (an earlier one removed) when there are none.
 
-    A load is found by its path and content, the latest one: a file refused before anything of it was stored
-    has no rows of its own, and must not show those of an earlier load of its path.
+    The totals of report.json's data_quality count the same rows of the loaded files, so the two always agree,
+    a run that loads nothing included. A refused file is found by its path and content, its latest refusal.
     """
-    loads = tuple((outcome.path, outcome.sha256) for outcome in outcomes if outcome.rows_rejected)
-    if not loads:
-        return None
-    query = ("COPY (SELECT f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
-             " FROM rejected_rows r JOIN loaded_files f USING (file_id)"
-             " WHERE f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE (source_path, sha256) IN %s"
-             " GROUP BY source_path, sha256) ORDER BY f.file_id, r.line_no) TO STDOUT WITH (FORMAT csv, HEADER true)")
+    refused = [f"{outcome.path}\n{outcome.sha256}" for outcome in outcomes if outcome.status == "refused"]
+    rows = ("SELECT f.file_id, f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
+            " FROM rejected_rows r JOIN loaded_files f USING (file_id)"
+            " WHERE f.status = 'active' OR f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE status = 'refused'"
+            " AND source_path || E'\\n' || sha256 = ANY(%s) GROUP BY source_path, sha256)")
     with transaction(connection) as cursor:
-        statement = cursor.mogrify(query, (loads,)).decode()
+        cursor.execute(f"SELECT count(*) FROM ({rows}) AS rejects", (refused,))
+        count = int(cursor.fetchone()[0])
+        if count == 0:
+            path.unlink(missing_ok=True)
+            return RejectsFile(path=None, rows=0)
+        statement = cursor.mogrify(f"COPY (SELECT file, line, reason, raw_text FROM ({rows}) AS rejects"
+                                   " ORDER BY file_id, line) TO STDOUT WITH (FORMAT csv, HEADER true)",
+                                   (refused,)).decode()
         write_atomically(path, lambda stream: cursor.copy_expert(statement, stream))
-    return path
+    return RejectsFile(path=str(path), rows=count)

@@ -26,7 +26,7 @@ import db
 import errors
 import ingestion
 from analysis import PeriodFilter, analyze
-from analysis_types import AnalysisResult, DataQuality, FileOutcome
+from analysis_types import AnalysisResult, DataQuality, FileOutcome, RejectsFile
 from atomic_io import remove_leftover_temporaries
 from csv_format import open_regular
 from forecasting import forecast_from_analysis
@@ -264,14 +264,14 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         paths = _files_to_ingest(connection, config)
         outcomes = _ingest(connection, lock, paths, _load_options(settings))
         with _writing_outputs(settings.output_dir):
-            outcomes = _with_rejects_csv(connection, outcomes, settings.output_dir)
+            outcomes, rejects = _with_rejects_csv(connection, outcomes, settings.output_dir)
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
                       refused=sum(o.status == "refused" for o in outcomes))
     with timed_step(log, "analysis") as counts:
         period = PeriodFilter(config.date_from, config.date_to, config.days)
         analysis = analyze(connection, period, settings.strong_growth_pct, settings.calendar_rules)
-        quality = ingestion.data_quality(connection, outcomes)
+        quality = ingestion.data_quality(connection, outcomes, rejects)
         counts.update(days=analysis.period.days, products=len(analysis.products),
                       closed_days=analysis.summary.closed_days)
     return outcomes, analysis, quality
@@ -309,14 +309,12 @@ def _files_to_ingest(connection: psycopg2.extensions.connection, config: RunConf
 
 
 def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
-                      output_dir: Path) -> list[FileOutcome]:
-    path = ingestion.write_rejects_csv(connection, outcomes, output_dir / "rejects.csv")
-    if path is None:
-        # An earlier run's rejects.csv would read as this run's: rejects.csv is about this run's files only.
-        (output_dir / "rejects.csv").unlink(missing_ok=True)
-        return outcomes
-    log.info("rejected rows written to %s", path)
-    return [dataclasses.replace(o, rejects_csv=str(path)) if o.rows_rejected else o for o in outcomes]
+                      output_dir: Path) -> tuple[list[FileOutcome], RejectsFile]:
+    rejects = ingestion.write_rejects_csv(connection, outcomes, output_dir / "rejects.csv")
+    if rejects.path is None:
+        return outcomes, rejects
+    log.info("%d rejected rows written to %s", rejects.rows, rejects.path)
+    return [dataclasses.replace(o, rejects_csv=rejects.path) if o.rows_rejected else o for o in outcomes], rejects
 
 
 def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:
@@ -332,7 +330,7 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
         draw_products_chart(output_dir / "products.png", analysis.products, period=analysis.period)
         counts.update(files="revenue.png,products.png")
     with timed_step(log, "report") as counts:
-        report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC))
+        report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC), currency=settings.currency)
         write_report(output_dir / "report.json", report)
         counts.update(path=output_dir / "report.json")
 

@@ -160,17 +160,29 @@ def test_file_above_reject_threshold_is_refused_and_nothing_stored(connection, c
                   " WHERE f.status = 'refused'") == 2
 
 
-def test_rejects_csv_holds_only_the_rows_this_run_rejected(connection, tmp_path):
+def test_rejects_csv_holds_the_rejects_of_the_files_loaded_whatever_this_run_did(connection, tmp_path):
+    """Changed on purpose (issue 9, item 9): rejects.csv used to hold only this run's rejects, so a run that
+    loaded nothing removed it while report.json still counted the rejected rows of the files loaded. It now
+    holds every rejected row of the files currently loaded, plus those of the files refused in this run."""
     path = write(tmp_path / "sales.csv", HEADER + "2024-01-01,Tea,1,2.00\n" * 10 + "2024-01-02,Tea,1,oops\n")
     [loaded] = ingestion.ingest_files(connection, [path], ingestion.LoadOptions())
     assert loaded.rows_rejected == 1
     write(path, "sale_date,product_name\n2024-01-03,Tea\n")  # the next export lost a column: refused
 
     outcomes = ingestion.ingest_files(connection, [path], ingestion.LoadOptions())
+    rejects = ingestion.write_rejects_csv(connection, outcomes, tmp_path / "rejects.csv")
+    quality = ingestion.data_quality(connection, outcomes, rejects)
 
     assert [outcome.status for outcome in outcomes] == ["refused"]
-    # Yesterday's rejected row is not this run's: no rejects file to mislead whoever is on call.
-    assert ingestion.write_rejects_csv(connection, outcomes, tmp_path / "rejects.csv") is None
+    with (tmp_path / "rejects.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [(row["line"], row["reason"], row["raw_text"]) for row in rows] == [
+        ("12", "bad_price", "2024-01-02,Tea,1,oops")]
+    assert rejects.rows == quality.rows_rejected == 1
+
+    no_op = ingestion.ingest_files(connection, [], ingestion.LoadOptions())
+    assert ingestion.write_rejects_csv(connection, no_op, tmp_path / "rejects.csv").rows == 1
+    assert (tmp_path / "rejects.csv").is_file()
 
 
 def test_line_total_mapping_keeps_revenue_exact(connection, tmp_path):
