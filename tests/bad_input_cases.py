@@ -36,7 +36,12 @@ REJECT_REASONS = frozenset(
         "wrong_field_count",
         "repeated_header",
         "invalid_character",  # a NUL byte in the row
-        "field_too_long",  # a field over 10,000 characters
+        "field_too_long",  # a product name over PRODUCT_NAME_MAX_CHARS (200) after trimming
+        "date_out_of_range",  # before EARLIEST_SALE_DATE (2000-01-01) or after today + MAX_FUTURE_DAYS (1)
+        "quantity_out_of_range",  # |quantity| over MAX_QUANTITY (1,000,000)
+        "price_out_of_range",  # unit price over MAX_UNIT_PRICE (10^9)
+        "line_total_out_of_range",  # |line total| over MAX_LINE_TOTAL (10^15)
+        "wrong_currency",  # an amount marked with another currency than CURRENCY (USD)
     }
 )
 
@@ -307,4 +312,92 @@ DATES_AND_THRESHOLD: list[Case] = [
     ),
 ]
 
-CASES: list[Case] = [*EMPTY_AND_REFUSED_FILES, *VALID_DIALECTS, *ONE_BAD_ROW, *DATES_AND_THRESHOLD]
+# Issue 9: hostile files, one per class. Each "one bad" file is the 14 shared good rows with the bad row on
+# line 8; the others say their arithmetic.
+SPREADSHEET_EXPORTS = [
+    _good14("whitespace_only_lines.csv", "lines of spaces and tabs are blank lines, not rows"),
+    _good14("delimiter_only_lines.csv", "',,,' and ' , , , ' (empty spreadsheet rows) are blank lines, not rows"),
+    _good14("cr_only_line_endings.csv", "old Mac line endings: CR only"),
+    _good14("utf16le_excel_unicode_text.csv", "Excel 'Unicode Text': UTF-16 LE with a BOM, tab-separated, CRLF"),
+    Case("utf16le_excel_unicode_text.csv", "loaded", extra_args=("--encoding", "utf-16"), rows_loaded=14,
+         revenue=GOOD14_REVENUE, products=GOOD14_PRODUCTS, date_range=GOOD14_DATES, note="the same, named"),
+    _good14("utf16be_bom.csv", "UTF-16 BE with a BOM"),
+    _good14("excel_sep_line.csv", "Excel's 'sep=;' first line, then ';' and decimal commas"),
+    _good14("huge_unused_column.csv", "a 200,000-character value in a column AutoSight does not read"),
+    _good14("nul_in_unused_column.csv", "a NUL byte in a column AutoSight does not read"),
+    _refused("duplicate_price_column.csv", "price (columns 4, 5) more than once", "two price columns"),
+    _refused("duplicate_mapped_column.csv", "price (mapped to 'Amount') (columns 4, 5) more than once",
+             "Amount and amount, the mapped price column twice",
+             extra_args=("--map", "sale_date=Date,product_name=Item,quantity=Qty,price=Amount")),
+]
+
+OUT_OF_BOUNDS = [
+    _one_bad("date_far_future.csv", "date_out_of_range", note="9999-12-31: a 2.9-million-day calendar"),
+    _one_bad("timestamp_far_future.csv", "date_out_of_range", note="9999-12-31T23:59:59"),
+    _one_bad("date_next_century.csv", "date_out_of_range", note="2099-06-01, after today + 1 day"),
+    _one_bad("date_before_2000.csv", "date_out_of_range", note="1900-01-01: a 45,000-day period"),
+    _one_bad("date_year_zero.csv", "bad_date", note="0000-01-01 is no date"),
+    _one_bad("price_10_pow_26.csv", "price_out_of_range", note="10^26 in plain digits"),
+    _one_bad("price_above_bound.csv", "price_out_of_range", note="1000000000.01, a cent over MAX_UNIT_PRICE"),
+    _one_bad("price_20000_decimals.csv", "bad_price", note="0.000...1 with 20,000 decimals (over 100 characters)"),
+    _one_bad("quantity_above_bound.csv", "quantity_out_of_range", note="1000001, one over MAX_QUANTITY"),
+    _one_bad("quantity_int_overflow.csv", "quantity_out_of_range", note="2147483648 overflows a PostgreSQL integer"),
+    _one_bad("quantity_5000_digits.csv", "bad_quantity", note="5,000 nines (Python refuses int() of them)"),
+    _one_bad("product_name_3000_chars.csv", "field_too_long", note="a 3,000-character name: too big a btree key"),
+    _one_bad("product_name_1000_cjk.csv", "field_too_long", note="1,000 CJK characters (3,000 bytes)"),
+    _one_bad("product_control_character.csv", "invalid_character", note="a U+0001 inside a product name"),
+    Case(
+        "product_name_at_limit.csv",
+        "loaded",
+        rows_loaded=15,
+        rows_rejected=1,
+        reasons={"field_too_long": 1},
+        # 359.60 + 1*1.00 (the 200-emoji name, 800 bytes: fits the rollup key) = 360.60
+        revenue=Decimal("360.60"),
+        reject_lines=(9,),
+        products=GOOD14_PRODUCTS | {"\U0001F600" * 200},
+        note="200 emoji load (line 8), 201 do not (line 9)",
+    ),
+    Case(
+        "date_at_earliest_bound.csv",
+        "loaded",
+        rows_loaded=15,
+        rows_rejected=1,
+        reasons={"date_out_of_range": 1},
+        # 359.60 + 1*1.00 (2000-01-01) = 360.60
+        revenue=Decimal("360.60"),
+        reject_lines=(9,),
+        date_range=(_d("2000-01-01"), _d("2024-03-07")),
+        note="2000-01-01 loads (line 8), 1999-12-31 does not (line 9)",
+    ),
+    Case(
+        "amounts_at_bounds.csv",
+        "loaded",
+        rows_loaded=16,
+        # 359.60 + 1*1000000000 + (-1000000)*1.00 = 359.60 + 1,000,000,000 - 1,000,000 = 999,000,359.60
+        revenue=Decimal("999000359.60"),
+        note="a unit price of exactly MAX_UNIT_PRICE and a quantity of exactly -MAX_QUANTITY both load",
+    ),
+    Case(
+        "line_total_out_of_range.csv",
+        "loaded",
+        extra_args=("--map", "revenue=total"),
+        rows_loaded=14,
+        rows_rejected=1,
+        reasons={"line_total_out_of_range": 1},
+        # the 14 line totals are the 14 shared rows' quantity * price: 359.60
+        revenue=GOOD14_REVENUE,
+        reject_lines=(8,),
+        note="a line total of 10^16, over MAX_LINE_TOTAL",
+    ),
+]
+
+CURRENCIES = [
+    _one_bad("currency_euro_in_usd_file.csv", "wrong_currency", note="'€12.00' where CURRENCY is USD"),
+    _one_bad("currency_dollars_and_one_eur.csv", "wrong_currency",
+             note="'$6.80' on every other row (dollars: USD), then 'EUR 12.00'"),
+    _one_bad("currency_pound_suffix.csv", "wrong_currency", note="'12.00 GBP'"),
+]
+
+CASES: list[Case] = [*EMPTY_AND_REFUSED_FILES, *VALID_DIALECTS, *ONE_BAD_ROW, *DATES_AND_THRESHOLD,
+                     *SPREADSHEET_EXPORTS, *OUT_OF_BOUNDS, *CURRENCIES]

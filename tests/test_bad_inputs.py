@@ -8,13 +8,20 @@ stderr, no traceback.
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
+import json
+import os
+import threading
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from bad_input_cases import CASES, Case
 
 import ingestion
-from errors import INPUT_REFUSED, InputRefused
+from errors import INPUT_REFUSED, NO_INPUT, InputRefused
 from settings import parse_column_map
 
 EXISTING_REVENUE = Decimal("12.34")
@@ -88,3 +95,120 @@ def test_refused_file_on_the_command_line(run_main, tmp_path, case: Case):
     assert len(lines) == 1 and lines[0].startswith("autosight: error:")
     assert case.message.lower() in lines[0].lower()
     assert (tmp_path / "out" / "report.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 9: what cannot be a fixture file (special files, sizes, concurrency) and the run after a load
+
+
+def special_path(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "dangling_link":
+        path.symlink_to(tmp_path / "gone.csv")
+    else:
+        return Path("/dev/null")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "dangling_link", "device"])
+def test_a_path_that_is_no_regular_file_exits_66_at_once(run_main_process, tmp_path, kind: str):
+    path = special_path(tmp_path, kind)
+
+    result = run_main_process("--csv", str(path), "--output-dir", "out", timeout=30)  # a FIFO once hung forever
+
+    assert result.returncode == NO_INPUT
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"autosight: error: {path}: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_inbox_skips_what_is_no_regular_file_and_loads_the_rest(run_main, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for kind in ("fifo", "folder", "dangling_link"):
+        special_path(inbox, kind)
+    (inbox / "sales.csv").write_text("sale_date,product_name,quantity,price\n2024-01-01,Tea,2,1.25\n")
+
+    result = run_main("--inbox", str(inbox), "--output-dir", "out")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [Path(file["path"]).name for file in report["data_quality"]["files"]] == ["sales.csv"]
+    log = (tmp_path / "autosight.log").read_text()
+    assert all(f"skipped {inbox / name}" in log for name in ("fifo.csv", "folder.csv", "dangling_link.csv"))
+
+
+def test_a_ten_megabyte_value_in_an_unused_column_loads(seeded, tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("sale_date,product_name,quantity,price,notes\n"
+                    f"2024-01-01,Tea,2,1.25,{'n' * 10_000_000}\n2024-01-02,Tea,1,1.00,short\n")
+
+    outcome = ingestion.ingest_file(seeded, path, ingestion.LoadOptions())
+
+    assert (outcome.rows_loaded, outcome.rows_rejected) == (2, 0)
+    assert loaded_revenue(seeded) == EXISTING_REVENUE + Decimal("3.50")
+
+
+def test_a_file_growing_while_read_stores_exactly_the_hashed_bytes_or_nothing(seeded, tmp_path):
+    """A concurrent appender: the ledger's hash must describe exactly the bytes whose rows were stored."""
+    path = tmp_path / "growing.csv"
+    path.write_text("sale_date,product_name,quantity,price\n" + "2024-01-01,Tea,1,1.00\n" * 200_000)
+    stop = threading.Event()
+
+    def append() -> None:
+        with path.open("a") as stream:
+            while not stop.is_set():
+                stream.write("2024-01-02,Mug,1,2.00\n")
+                stream.flush()
+                time.sleep(0.001)
+
+    appender = threading.Thread(target=append)
+    appender.start()
+    try:
+        outcome = ingestion.ingest_files(seeded, [path], ingestion.LoadOptions())[0]
+    finally:
+        stop.set()
+        appender.join()
+
+    stored = query(seeded, "SELECT sha256, size_bytes, rows_loaded FROM loaded_files"
+                           " WHERE status = 'active' AND source_path = %s", (str(path.resolve()),))
+    if outcome.status == "refused":
+        assert "changed while it was being read" in outcome.message
+        assert stored == []
+        return
+    [(sha256, size, rows)] = stored
+    prefix = path.read_bytes()[:size]
+    assert sha256 == hashlib.sha256(prefix).hexdigest()
+    assert rows == prefix.count(b"\n") - 1
+
+
+def test_rejects_csv_and_the_report_agree_after_a_run_that_loads_nothing(run_main, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("sale_date,product_name,quantity,price\n" + "2024-01-01,Tea,1,1.00\n" * 20
+                    + "9999-12-31,Tea,1,1.00\n2024-01-02,Tea,1,EUR 1.00\n")
+    assert run_main("--csv", str(path), "--output-dir", "out").returncode == 0
+
+    result = run_main("--skip-ingest", "--output-dir", "out")
+
+    assert result.returncode == 0
+    quality = json.loads((tmp_path / "out" / "report.json").read_text())["data_quality"]
+    with (tmp_path / "out" / "rejects.csv").open(newline="") as stream:
+        rejects = [(row["line"], row["reason"]) for row in csv.DictReader(stream)]
+    assert rejects == [("22", "date_out_of_range"), ("23", "wrong_currency")]
+    assert quality["rows_rejected"] == quality["rejects_csv"]["rows"] == 2
+
+
+def test_the_currency_setting_is_in_the_report(run_main, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("sale_date,product_name,quantity,price\n2024-01-01,Tea,1,€1.50\n2024-01-02,Tea,1,2.00 EUR\n")
+
+    result = run_main("--csv", str(path), "--output-dir", "out", env={"CURRENCY": "eur"})
+
+    assert result.returncode == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["currency"] == "EUR"
+    assert report["data_quality"]["rows_loaded"] == 2
