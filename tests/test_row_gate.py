@@ -1,0 +1,116 @@
+"""The row gate on its own: no database, no file (autosight/row_gate.py)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from autosight.row_gate import Bounds, RawText, Reason, RowParser
+from csv_format import FileLayout
+
+HEADER = ["sale_date", "product_name", "quantity", "price", "notes"]
+LAYOUT = FileLayout("utf-8-sig", ",", HEADER, {"sale_date": 0, "product_name": 1, "quantity": 2, "price": 3})
+LINE_TOTALS = FileLayout("utf-8-sig", ",", ["sale_date", "product_name", "quantity", "total"],
+                         {"sale_date": 0, "product_name": 1, "quantity": 2, "revenue": 3})
+
+
+def parse(*fields: str, bounds: Bounds = Bounds(), layout: FileLayout = LAYOUT, decimal_comma: bool = False):
+    return RowParser(layout, "%Y-%m-%d", decimal_comma, bounds).parse(list(fields))
+
+
+def test_a_good_row_is_parsed_exactly():
+    assert parse("2024-03-01", "  Tea  ", "3", "2.50", "") == (date(2024, 3, 1), "Tea", 3, Decimal("2.50"), None)
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    ("1999-12-31", Reason.DATE_OUT_OF_RANGE),
+    ("2000-01-01", date(2000, 1, 1)),
+    ("9999-12-31", Reason.DATE_OUT_OF_RANGE),
+    ("0000-01-01", Reason.BAD_DATE),
+    ("2023-02-29", Reason.BAD_DATE),
+    ("2" * 101, Reason.BAD_DATE),
+])
+def test_dates_within_bounds(day: str, expected):
+    result = parse(day, "Tea", "1", "1.00", "")
+    assert (result if isinstance(result, Reason) else result[0]) == expected
+
+
+def test_the_latest_date_is_today_plus_max_future_days():
+    tomorrow, after = date.today() + timedelta(days=1), date.today() + timedelta(days=2)
+    assert parse(tomorrow.isoformat(), "Tea", "1", "1", "")[0] == tomorrow
+    assert parse(after.isoformat(), "Tea", "1", "1", "") == Reason.DATE_OUT_OF_RANGE
+    assert parse(tomorrow.isoformat(), "Tea", "1", "1", "", bounds=Bounds(max_future_days=0)) \
+        == Reason.DATE_OUT_OF_RANGE
+
+
+@pytest.mark.parametrize(("quantity", "price", "expected"), [
+    ("1000000", "1000000000", None),
+    ("-1000000", "0", None),
+    ("1000001", "1", Reason.QUANTITY_OUT_OF_RANGE),
+    ("2147483648", "1", Reason.QUANTITY_OUT_OF_RANGE),
+    ("9" * 5000, "1", Reason.BAD_QUANTITY),
+    ("1", "1000000000.01", Reason.PRICE_OUT_OF_RANGE),
+    ("1", "1" + "0" * 26, Reason.PRICE_OUT_OF_RANGE),
+    ("1", "-0.01", Reason.NEGATIVE_PRICE),
+    ("1", "0." + "0" * 200 + "1", Reason.BAD_PRICE),
+    ("1", "NaN", Reason.BAD_PRICE),
+    ("1", "1e3", Reason.BAD_PRICE),
+])
+def test_quantities_and_prices_within_bounds(quantity: str, price: str, expected):
+    result = parse("2024-01-01", "Tea", quantity, price, "")
+    assert (None if isinstance(result, tuple) else result) == expected
+
+
+def test_line_totals_within_bounds():
+    assert parse("2024-01-01", "Tea", "4", "10.00", layout=LINE_TOTALS)[3:] == (Decimal("2.5"), Decimal("10.00"))
+    assert parse("2024-01-01", "Tea", "1", "-" + "9" * 16, layout=LINE_TOTALS) == Reason.LINE_TOTAL_OUT_OF_RANGE
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("x" * 200, "x" * 200),
+    (" " + "x" * 200 + "\u00a0", "x" * 200),
+    ("x" * 201, Reason.FIELD_TOO_LONG),
+    ("\U0001F600" * 200, "\U0001F600" * 200),
+    ("Tab\there", "Tab\there"),
+    ("Two\nlines", "Two\nlines"),
+    ("Bell\x07", Reason.INVALID_CHARACTER),
+    ("C1\x85inside", Reason.INVALID_CHARACTER),
+    ("NEL trimmed\x85", "NEL trimmed"),
+    ("NUL\x00", Reason.INVALID_CHARACTER),
+    (" \t ", Reason.MISSING_PRODUCT),
+])
+def test_product_names(name: str, expected):
+    result = parse("2024-01-01", name, "1", "1", "")
+    assert (result if isinstance(result, Reason) else result[1]) == expected
+
+
+@pytest.mark.parametrize(("price", "currency", "expected"), [
+    ("$2.50", "USD", Decimal("2.50")),
+    ("$2.50", "CAD", Decimal("2.50")),
+    ("US$2.50", "CAD", Reason.WRONG_CURRENCY),
+    ("EUR 2.50", "USD", Reason.WRONG_CURRENCY),
+    ("2.50 €", "EUR", Decimal("2.50")),
+    ("£2.50", "EUR", Reason.WRONG_CURRENCY),
+    ("2.50 usd", "USD", Decimal("2.50")),
+    ("¥250", "JPY", Decimal("250")),
+    ("€2.50 $", "EUR", Reason.WRONG_CURRENCY),
+])
+def test_one_currency(price: str, currency: str, expected):
+    result = parse("2024-01-01", "Tea", "1", price, "", bounds=Bounds(currency=currency))
+    assert (result if isinstance(result, Reason) else result[3]) == expected
+
+
+def test_unused_columns_never_reject_a_row():
+    assert parse("2024-01-01", "Tea", "1", "1", "\x00" + "n" * 1_000_000)[1] == "Tea"
+
+
+def test_row_shape():
+    assert parse("2024-01-01", "Tea", "1", "1") == Reason.WRONG_FIELD_COUNT
+    assert parse(*HEADER) == Reason.REPEATED_HEADER
+
+
+def test_raw_text_of_a_huge_row_is_cut_and_says_so():
+    text = RawText(",").text(["2024-01-01", "x" * 200_000])
+    assert len(text) < 100_100 and text.endswith("[cut: 200011 characters in all]")
