@@ -16,7 +16,10 @@ LINE_TOTALS = FileLayout("utf-8-sig", ",", ["sale_date", "product_name", "quanti
                          {"sale_date": 0, "product_name": 1, "quantity": 2, "revenue": 3})
 
 
-def parse(*fields: str, bounds: Bounds = Bounds(), layout: FileLayout = LAYOUT, decimal_comma: bool = False):
+DEFAULT_BOUNDS = Bounds()
+
+
+def parse(*fields: str, bounds: Bounds = DEFAULT_BOUNDS, layout: FileLayout = LAYOUT, decimal_comma: bool = False):
     return RowParser(layout, "%Y-%m-%d", decimal_comma, bounds).parse(list(fields))
 
 
