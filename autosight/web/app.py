@@ -1,0 +1,150 @@
+"""The ASGI application: API routers, dashboard, problem details, and the server's lifetime.
+
+Starting: the database main.py would use (the embedded PostgreSQL by default, started here and
+stopped at shutdown), the schema migrated, read-only connection pool, the inbox schedule if set, and
+the default report built once in the background so that the dashboard's first view is served warm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import db
+from autosight.web import ledger, problems, routes, uploads
+from autosight.web.auth import require_token_for_reads
+from autosight.web.config import WebConfig
+from autosight.web.openapi_schemas import ReportSchemas
+from autosight.web.scheduler import InboxScheduler
+from autosight.web.source import DataSource, PeriodQuery
+from logger_config import get_logger
+from settings import Settings
+
+log = get_logger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_VERSION = "1.0.0"
+# The dashboard loads nothing from anywhere else, and the browser is told to enforce it.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                  b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+]
+
+
+class SecurityHeaders:
+    """Plain ASGI middleware (no per-request task switch) adding SECURITY_HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_reads: bool) -> FastAPI:
+    """The application; ``token_for_reads`` when it listens beyond loopback."""
+    schemas = ReportSchemas()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with contextlib.ExitStack() as stack:
+            target = stack.enter_context(db.database_target(settings))
+            log.info("API database: %s", target.description)
+            _migrate(target, settings)
+            app.state.source = source = DataSource(target, settings, run_id)
+            stack.callback(source.close)
+            app.state.scheduler = None
+            if web.schedules_inbox and web.inbox_dir is not None and web.inbox_interval_minutes is not None:
+                scheduler = InboxScheduler(target, web.inbox_dir, web.inbox_interval_minutes)
+                app.state.scheduler = scheduler
+                scheduler.start()
+                stack.callback(scheduler.stop)
+            threading.Thread(target=_warm, args=(source,), name="warm-cache", daemon=True).start()
+            yield
+
+    app = FastAPI(title="AutoSight API", version=API_VERSION, lifespan=lifespan,
+                  description="Sales figures of AutoSight: the same figures as report.json for any period, "
+                              "the file ledger, uploads and runs. Money: JSON numbers rounded to the cent.")
+    app.state.settings, app.state.web, app.state.token_for_reads = settings, web, token_for_reads
+    problems.install(app)
+    reads = [Depends(require_token_for_reads)]
+    app.include_router(routes.build_router(schemas), dependencies=reads)
+    app.include_router(ledger.build_router(settings.output_dir), dependencies=reads)
+    app.include_router(uploads.build_router())
+    _add_health(app, reads)
+    _add_dashboard(app)
+    app.openapi = lambda: _openapi(app, schemas)  # type: ignore[method-assign]
+    if web.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(web.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _migrate(target: db.Target, settings: Settings) -> None:
+    connection = db.connect(target, settings.connect_retries, settings.connect_retry_delay)
+    try:
+        log.info("schema at version %d", db.migrate(connection))
+    finally:
+        connection.close()
+
+
+def _warm(source: DataSource) -> None:
+    """Build the whole-history report once, so that the first dashboard view does not wait for it."""
+    try:
+        source.report(source.version(), PeriodQuery())
+    except Exception:
+        log.warning("could not pre-build the default report", exc_info=True)
+
+
+def _add_health(app: FastAPI, reads: list[Any]) -> None:
+    @app.get("/healthz", tags=["health"], dependencies=reads, summary="Liveness, database reachability, the last "
+             "scheduled inbox run", responses=problems.problem_responses(401))
+    def healthz(request: Request) -> JSONResponse:
+        source: DataSource = request.app.state.source
+        scheduler: InboxScheduler | None = request.app.state.scheduler
+        try:
+            version: tuple[int, int] | None = source.version()
+        except Exception:
+            log.warning("health check: database unreachable", exc_info=True)
+            version = None
+        body = ledger.healthz_body(version is not None, version, scheduler.last if scheduler else None,
+                                   scheduler.describe() if scheduler else None)
+        return JSONResponse(body, status_code=200 if version is not None else 503)
+
+
+def _add_dashboard(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def _openapi(app: FastAPI, schemas: ReportSchemas) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=app.routes)
+        document.setdefault("components", {}).setdefault("schemas", {}).update(schemas.components())
+        app.openapi_schema = document
+    return app.openapi_schema

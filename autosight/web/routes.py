@@ -1,0 +1,180 @@
+"""The read side of ``/api/v1``: parts of report.json for a period, the ledger, rejects, runs, the latest report.
+
+Report-shaped answers are cut from ``DataSource.report`` (main.py's own report building) and served
+as cached, pre-encoded JSON; their schemas in the OpenAPI document are the report schema's parts.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from autosight.web import queries
+from autosight.web.openapi_schemas import ReportSchemas
+from autosight.web.problems import ApiProblem, problem_responses
+from autosight.web.source import DataSource, PeriodQuery
+
+EARLIEST_QUERY_DATE = date(1000, 1, 1)  # keeps "to minus days" inside Python's calendar
+MAX_DAYS = 36_500
+MAX_PAGE = 1000
+SUMMARY_KEYS = ("generated_at", "period", "notes", "executive_summary")
+PRODUCT_SORTS = ("rank", "revenue", "quantity", "product")
+FILE_STATUSES = ("active", "replaced", "refused")
+JSON = "application/json"
+
+
+def source_of(request: Request) -> DataSource:
+    source: DataSource = request.app.state.source
+    return source
+
+
+def period_query(
+    start: Annotated[date | None, Query(alias="from", description="First day (as main.py --from), YYYY-MM-DD")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day (as main.py --to), YYYY-MM-DD")] = None,
+    days: Annotated[int | None, Query(ge=1, le=MAX_DAYS, description="Only the last N days of the data "
+                                      "(as main.py --days); combines with from/to")] = None,
+) -> PeriodQuery:
+    """The report period, exactly as main.py's flags choose it (clipped to the days that have data)."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value < EARLIEST_QUERY_DATE:
+            raise ApiProblem(400, "bad-parameter", f"{name}: {value} is before {EARLIEST_QUERY_DATE}")
+    if start and end and start > end:
+        raise ApiProblem(400, "bad-parameter", f"from {start} is after to {end}")
+    return PeriodQuery(start, end, days)
+
+
+Period = Annotated[PeriodQuery, Depends(period_query)]
+Source = Annotated[DataSource, Depends(source_of)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")]
+Offset = Annotated[int, Query(ge=0, le=2**62, description="Items to skip")]
+
+
+def json_bytes(content: bytes) -> Response:
+    return Response(content, media_type=JSON)
+
+
+def build_router(schemas: ReportSchemas) -> APIRouter:
+    """The read endpoints, with their schemas taken from the report schema."""
+    router = APIRouter(prefix="/api/v1", tags=["figures"])
+    period_schema = schemas.part("period")
+    errors = problem_responses(400, 401)
+
+    summary_schema = schemas.object_of({key: schemas.part(key) for key in SUMMARY_KEYS}, list(SUMMARY_KEYS))
+
+    @router.get("/summary", summary="Headline figures of a period (report.json's executive summary)",
+                responses={200: schemas.json_content(summary_schema, "The period and its headline figures"),
+                           **errors})
+    def summary(period: Period, source: Source) -> Response:
+        version = source.version()
+
+        def produce() -> dict[str, Any]:
+            report = source.report(version, period)
+            return {key: report[key] for key in (*SUMMARY_KEYS, *_extra_summary_keys(report))}
+        return json_bytes(source.response(("summary", period), version, produce))
+
+    days_schema = _with_period(schemas.part("trend_analysis"), period_schema)
+
+    @router.get("/days", summary="Every day of a period: revenue, change, trend (report.json's trend_analysis)",
+                responses={200: schemas.json_content(days_schema, "The days of the period"), **errors})
+    def days(period: Period, source: Source) -> Response:
+        version = source.version()
+
+        def produce() -> dict[str, Any]:
+            report = source.report(version, period)
+            return {"period": report["period"], **report["trend_analysis"]}
+        return json_bytes(source.response(("days", period), version, produce))
+
+    product_item = schemas.part("product_performance")["items"]
+    products_schema = _page_schema(product_item, period_schema)
+
+    @router.get("/products", summary="Products ranked by revenue, sorted and paged",
+                responses={200: schemas.json_content(products_schema, "One page of the ranking"), **errors})
+    def products(period: Period, source: Source, limit: Limit = 50, offset: Offset = 0,
+                 sort: Annotated[Literal["rank", "revenue", "quantity", "product"], Query()] = "rank",
+                 order: Annotated[Literal["asc", "desc"], Query()] = "asc") -> Response:
+        version = source.version()
+
+        def produce() -> dict[str, Any]:
+            report = source.report(version, period)
+            ranked = _sorted_products(report["product_performance"], sort, order)
+            return {"period": report["period"], "total": len(ranked), "limit": limit, "offset": offset,
+                    "items": ranked[offset:offset + limit]}
+        return json_bytes(source.response(("products", period, limit, offset, sort, order), version, produce))
+
+    product_schema = _product_schema(product_item, period_schema)
+
+    @router.get("/products/{product:path}", summary="One product: its ranking figures and its daily series",
+                responses={200: schemas.json_content(product_schema, "The product over the period"),
+                           **problem_responses(400, 401, 404)})
+    def product(product: Annotated[str, Path(min_length=1, max_length=1000)], period: Period,
+                source: Source) -> Response:
+        version = source.version()
+
+        def produce() -> dict[str, Any]:
+            report = source.report(version, period)
+            figures = next((p for p in report["product_performance"] if p["product"] == product), None)
+            if figures is None:
+                raise ApiProblem(404, "unknown-product", f"no sales of the product {product!r} in the period "
+                                 f"{report['period']['start']}..{report['period']['end']}")
+            with source.reading() as connection:
+                series = queries.product_days(connection, product, date.fromisoformat(report["period"]["start"]),
+                                              date.fromisoformat(report["period"]["end"]))
+            return {"period": report["period"], **figures, "days": series}
+        if "\x00" in product:
+            raise ApiProblem(404, "unknown-product", "no product has a NUL character in its name")
+        return json_bytes(source.response(("product", product, period), version, produce))
+
+    forecast_schema = _with_period(schemas.part("prediction"), period_schema)
+
+    @router.get("/forecast", summary="The forecast after the period's last day (report.json's prediction)",
+                responses={200: schemas.json_content(forecast_schema, "Headline and every model's forecast"),
+                           **errors})
+    def forecast(period: Period, source: Source) -> Response:
+        version = source.version()
+
+        def produce() -> dict[str, Any]:
+            report = source.report(version, period)
+            return {"period": report["period"], **report["prediction"]}
+        return json_bytes(source.response(("forecast", period), version, produce))
+
+    return router
+
+
+def _extra_summary_keys(report: dict[str, Any]) -> list[str]:
+    """Small top-level report keys other than the big sections (e.g. currency): part of a summary."""
+    big = {"product_performance", "trend_analysis", "prediction", "data_quality", "schema_version", "run_id"}
+    return [key for key in report if key not in big and key not in SUMMARY_KEYS]
+
+
+def _sorted_products(ranked: list[dict[str, Any]], sort: str, order: str) -> list[dict[str, Any]]:
+    if sort == "rank" and order == "asc":
+        return ranked
+    if sort == "product":
+        keyed = sorted(ranked, key=lambda item: item["product"])
+    else:
+        keyed = sorted(ranked, key=lambda item: (item[sort], item["rank"]))
+    return keyed[::-1] if order == "desc" else keyed
+
+
+def _with_period(schema: dict[str, Any], period_schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "required": ["period", *schema.get("required", [])],
+            "properties": {"period": period_schema, **schema.get("properties", {})}}
+
+
+def _page_schema(item: dict[str, Any], period_schema: dict[str, Any]) -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    return {"type": "object", "required": ["period", "total", "limit", "offset", "items"],
+            "properties": {"period": period_schema, "total": count, "limit": count, "offset": count,
+                           "items": {"type": "array", "items": item}}}
+
+
+def _product_schema(item: dict[str, Any], period_schema: dict[str, Any]) -> dict[str, Any]:
+    day = {"type": "object", "required": ["date", "revenue", "quantity", "transactions"],
+           "properties": {"date": {"type": "string", "format": "date"}, "revenue": {"type": "number"},
+                          "quantity": {"type": "integer"}, "transactions": {"type": "integer", "minimum": 0}}}
+    return _with_period({**item, "required": [*item["required"], "days"],
+                         "properties": {**item["properties"], "days": {"type": "array", "items": day}}},
+                        period_schema)

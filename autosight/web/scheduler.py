@@ -1,0 +1,94 @@
+"""Scheduled ingestion without cron: every INBOX_INTERVAL_MINUTES the server runs ``main.py --inbox INBOX_DIR``.
+
+It runs main.py itself, in a child process, so a scheduled run is *the* batch run: the same run lock,
+outputs (report.json, report.html, charts, rejects.csv), log and exit codes as cron's. A run that finds
+the lock held (cron is running) just waits for the next tick. Each outcome is kept in the ``runs``
+table and shown by /healthz.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import db
+import errors
+from autosight.web.runs import RunRecord, last_run, ledger_counts_between, record_run
+from logger_config import get_logger
+
+log = get_logger(__name__)
+
+MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
+STOP_PATIENCE_SECONDS = 30
+OUTCOMES = {errors.OK: "ok", errors.INPUT_REFUSED: "refused", errors.TRY_AGAIN: "busy"}
+
+
+class InboxScheduler:
+    """A daemon thread that runs the inbox pipeline now and then every ``interval_minutes``."""
+
+    def __init__(self, target: db.Target, inbox: Path, interval_minutes: int) -> None:
+        self.target = target
+        self.inbox = inbox
+        self.interval_seconds = interval_minutes * 60
+        self._stop = threading.Event()
+        self._child: subprocess.Popen[str] | None = None
+        self._thread = threading.Thread(target=self._loop, name="inbox-scheduler", daemon=True)
+        self.last: dict[str, Any] | None = last_run(target, "inbox")
+
+    def describe(self) -> dict[str, Any]:
+        return {"inbox": str(self.inbox), "interval_minutes": self.interval_seconds // 60}
+
+    def start(self) -> None:
+        log.info("scheduled ingestion: %s every %d min", self.inbox, self.interval_seconds // 60)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking; a run in progress gets SIGTERM and unwinds as main.py does (nothing half-stored)."""
+        self._stop.set()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(STOP_PATIENCE_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self._thread.join(STOP_PATIENCE_SECONDS)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval_seconds)
+
+    def run_once(self) -> RunRecord:
+        started = datetime.now(UTC)
+        code, message = self._run_main()
+        finished = datetime.now(UTC)
+        files = loaded = rejected = None
+        try:
+            files, loaded, rejected = ledger_counts_between(self.target, started, finished)
+        except Exception:
+            log.warning("could not count the inbox run's files", exc_info=True)
+        run = RunRecord(kind="inbox", started_at=started, finished_at=finished,
+                        outcome=OUTCOMES.get(code, "failed"), exit_code=code, files=files, rows_loaded=loaded,
+                        rows_rejected=rejected, message=message)
+        log.info("scheduled inbox run: exit %d (%s) %s", code, run.outcome, message)
+        record_run(self.target, run)
+        self.last = run.as_json()
+        return run
+
+    def _run_main(self) -> tuple[int, str]:
+        """(exit code, main.py's one-line error or '') of ``main.py --inbox``."""
+        try:
+            self._child = subprocess.Popen([sys.executable, str(MAIN_PY), "--inbox", str(self.inbox)],
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, text=True)
+            _, stderr = self._child.communicate()
+            return self._child.returncode, " ".join(stderr.split())[:1000]
+        except OSError as error:
+            return errors.SOFTWARE, f"could not start main.py: {error}"
+        finally:
+            self._child = None

@@ -1,0 +1,146 @@
+"""Where the API's figures come from: the report-building code of main.py, cached per data version.
+
+A report for a period is built exactly as ``main.py`` builds report.json (``analysis.analyze``, the
+forecast, ``reporting.build_report``); the endpoints only select and page parts of it, so the API and
+report.json can never disagree. Building one takes 0.1 to 0.3 s on years of data, so reports (and the
+encoded responses cut from them) are kept per *data version*: the newest ledger entry. Any ingest, by
+this server, by cron's main.py or by another machine, adds a ledger row and so retires every cached
+answer at the next request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.pool
+
+import db
+import ingestion
+from analysis import PeriodFilter, analyze
+from forecasting import forecast_next_day
+from logger_config import get_logger
+from reporting import build_report
+from settings import Settings
+
+log = get_logger(__name__)
+
+POOL_CONNECTIONS = 8
+CACHED_REPORTS = 32
+CACHED_RESPONSES = 512
+
+
+@dataclass(frozen=True)
+class PeriodQuery:
+    """The period parameters of a request, as main.py's --from/--to/--days."""
+
+    start: date | None = None
+    end: date | None = None
+    days: int | None = None
+
+    def as_filter(self) -> PeriodFilter:
+        return PeriodFilter(self.start, self.end, self.days)
+
+
+def build_period_report(connection: psycopg2.extensions.connection, period: PeriodFilter, settings: Settings,
+                        run_id: str) -> dict[str, Any]:
+    """report.json's content for ``period`` over what is loaded now, built by main.py's own steps.
+
+    ``data_quality.files`` is empty: it lists a batch run's files; the ledger endpoint lists them all.
+    """
+    analysis = analyze(connection, period, settings.strong_growth_pct)
+    quality = ingestion.data_quality(connection, [])
+    forecast = forecast_next_day([d.day for d in analysis.history], [d.revenue for d in analysis.history],
+                                 settings.ma_window, settings.backtest_days)
+    return build_report(analysis, forecast, quality, run_id, datetime.now(UTC))
+
+
+class _LruCache:
+    """A small thread-safe LRU map; computing a missing value happens once per key even under load."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self._size:
+                    self._values.popitem(last=False)
+                self._key_locks.pop(key, None)
+        return value
+
+
+class DataSource:
+    """Read-only connections to the database, and the cached reports and responses built over them."""
+
+    def __init__(self, target: db.Target, settings: Settings, run_id: str) -> None:
+        self.target = target
+        self.settings = settings
+        self.run_id = run_id
+        self._pool = psycopg2.pool.ThreadedConnectionPool(1, POOL_CONNECTIONS, **target.connect_kwargs,
+                                                          connect_timeout=db.CONNECT_TIMEOUT_SECONDS)
+        self._reports = _LruCache(CACHED_REPORTS)
+        self._responses = _LruCache(CACHED_RESPONSES)
+
+    def close(self) -> None:
+        self._pool.closeall()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[psycopg2.extensions.connection]:
+        """A pooled connection whose every transaction is READ ONLY (a GET can change nothing)."""
+        connection = self._pool.getconn()
+        broken = False
+        try:
+            if not connection.readonly:
+                connection.set_session(readonly=True)
+            yield connection
+        except psycopg2.Error:
+            broken = True
+            raise
+        finally:
+            if not broken and connection.closed == 0:
+                connection.rollback()
+            self._pool.putconn(connection, close=broken or connection.closed != 0)
+
+    def version(self) -> tuple[int, int]:
+        """The data version: (newest ledger entry, entries). Changes with every ingest, whoever ran it."""
+        with self.reading() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(file_id), 0), count(*) FROM loaded_files")
+            newest, entries = cursor.fetchone()
+        return int(newest), int(entries)
+
+    def report(self, version: tuple[int, int], period: PeriodQuery) -> dict[str, Any]:
+        """report.json's content for ``period`` at ``version``."""
+        def build() -> dict[str, Any]:
+            with self.reading() as connection:
+                return build_period_report(connection, period.as_filter(), self.settings, self.run_id)
+        return self._reports.get((version, period), build)
+
+    def response(self, key: tuple[Any, ...], version: tuple[int, int], produce: Callable[[], Any]) -> bytes:
+        """The encoded JSON answer for ``key`` at ``version``, produced once per version."""
+        return self._responses.get((version, *key), lambda: encode(produce()))
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
