@@ -28,6 +28,7 @@ import ingestion
 from analysis import PeriodFilter, analyze
 from analysis_types import AnalysisResult, DataQuality, FileOutcome, RejectsFile
 from atomic_io import remove_leftover_temporaries
+from autosight.html_report import write_report_html
 from csv_format import open_regular
 from forecasting import forecast_from_analysis
 from logger_config import LogSession, get_logger, mask_secrets, setup_logging, timed_step
@@ -38,7 +39,7 @@ log = get_logger("main")
 
 PROJECT_DIR = Path(__file__).resolve().parent
 SAMPLE_CSV = PROJECT_DIR / "data" / "sample_sales.csv"
-OUTPUT_NAMES = ("report.json", "revenue.png", "products.png", "rejects.csv")
+OUTPUT_NAMES = ("report.json", "report.html", "revenue.png", "products.png", "rejects.csv")
 LOG_FILE_MODE = 0o600
 
 
@@ -332,6 +333,7 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
     with timed_step(log, "report") as counts:
         report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC), currency=settings.currency)
         write_report(output_dir / "report.json", report)
+        write_report_html(output_dir / "report.html", report)
         counts.update(path=output_dir / "report.json")
 
 

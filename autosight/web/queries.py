@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg2.extensions
+from psycopg2 import sql
 
 from reporting import _number
 
@@ -17,6 +18,10 @@ FILE_COLUMNS = ("file_id", "source_path", "sha256", "size_bytes", "status", "row
                 "rows_rejected", "message", "started_at", "finished_at", "replaced_by")
 RUN_COLUMNS = ("run_id", "kind", "started_at", "finished_at", "outcome", "exit_code", "files",
                "rows_loaded", "rows_rejected", "message")
+
+
+def _columns(names: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -35,16 +40,16 @@ def files_page(connection: psycopg2.extensions.connection, status: str | None, l
         cursor.execute("SELECT count(*) FROM loaded_files WHERE %(status)s::text IS NULL OR status = %(status)s",
                        {"status": status})
         total = int(cursor.fetchone()[0])
-        cursor.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM loaded_files"
-                       " WHERE %(status)s::text IS NULL OR status = %(status)s"
-                       " ORDER BY file_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                       {"status": status, "limit": limit, "offset": offset})
+        query = sql.SQL("SELECT {} FROM loaded_files WHERE %(status)s::text IS NULL OR status = %(status)s"
+                        " ORDER BY file_id DESC LIMIT %(limit)s OFFSET %(offset)s").format(_columns(FILE_COLUMNS))
+        cursor.execute(query, {"status": status, "limit": limit, "offset": offset})
         return total, [_row(FILE_COLUMNS, values) for values in cursor.fetchall()]
 
 
 def one_file(connection: psycopg2.extensions.connection, file_id: int) -> dict[str, Any] | None:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM loaded_files WHERE file_id = %s", (file_id,))
+        cursor.execute(sql.SQL("SELECT {} FROM loaded_files WHERE file_id = %s").format(_columns(FILE_COLUMNS)),
+                       (file_id,))
         values = cursor.fetchone()
     return None if values is None else _row(FILE_COLUMNS, values)
 
@@ -66,8 +71,8 @@ def runs_page(connection: psycopg2.extensions.connection, limit: int, offset: in
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM runs")
         total = int(cursor.fetchone()[0])
-        cursor.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY run_id DESC LIMIT %s OFFSET %s",
-                       (limit, offset))
+        cursor.execute(sql.SQL("SELECT {} FROM runs ORDER BY run_id DESC LIMIT %s OFFSET %s").format(
+            _columns(RUN_COLUMNS)), (limit, offset))
         return total, [_row(RUN_COLUMNS, values) for values in cursor.fetchall()]
 
 
