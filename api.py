@@ -16,7 +16,7 @@ import os
 import sys
 
 import errors
-from logger_config import mask_secrets, register_secret, setup_logging
+from logger_config import mask_secrets, setup_logging
 from settings import load_settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return serve(args.host, args.port)
     except errors.AutoSightError as error:
-        print(f"autosight-api: error: {' '.join(mask_secrets(str(error)).split())}", file=sys.stderr)
+        print(f"autosight-api: error: {' '.join(mask_secrets(str(error), _known_secrets()).split())}", file=sys.stderr)
         return error.exit_code
 
 
@@ -57,9 +57,9 @@ def serve(host: str, port: int) -> int:
     settings = load_settings()
     web = load_web_config()
     check_binding(host, web)
-    register_secret(web.api_token)
+    secrets = (*settings.secrets, *([web.api_token] if web.api_token else []))
     try:
-        run_id = setup_logging(settings.log_file, settings.log_level)
+        run_id = setup_logging(settings.log_file, settings.log_level, secrets=secrets).run_id
     except OSError as error:
         raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {error.strerror}") from error
     logging.getLogger("autosight.api").info("API server starting on %s:%d", host, port)
@@ -67,6 +67,17 @@ def serve(host: str, port: int) -> int:
     print(f"AutoSight API on http://{host}:{port}/ (dashboard), /docs, /openapi.json", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
     return errors.OK
+
+
+def _known_secrets() -> tuple[str, ...]:
+    """The secrets of the settings, if they can be read (an error message may quote one of them)."""
+    try:
+        from autosight.web.config import load_web_config
+
+        token = load_web_config().api_token
+        return (*load_settings().secrets, *([token] if token else []))
+    except errors.AutoSightError:
+        return ()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ PRODUCT_NAME_CEILING = 600
 # Amount bounds: sums of up to 10^9 rows at the bound stay within Python's 28-digit Decimal context.
 AMOUNT_CEILING = Decimal(10) ** 15
 DB_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+# The HTTP server's own settings (api.py; read by autosight/web/config.py).
+API_SETTING_NAMES = ("AUTOSIGHT_API_TOKEN", "UPLOAD_MAX_MB", "UPLOAD_DIR", "CORS_ORIGINS", "INBOX_DIR",
+                     "INBOX_INTERVAL_MINUTES")
 # Every setting read from .env or the environment, and only these: .env.example documents each one, and the
 # tests clear each one from the environment of their runs (a developer's own LOG_FILE must not leak in).
 SETTING_NAMES = (
@@ -35,7 +38,7 @@ SETTING_NAMES = (
     "EARLIEST_SALE_DATE", "MAX_FUTURE_DAYS", "MAX_QUANTITY", "MAX_UNIT_PRICE", "MAX_LINE_TOTAL",
     "PRODUCT_NAME_MAX_CHARS", "CURRENCY",
     "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS", "CLOSED_WEEKDAYS", "CLOSED_DATES", "CLOSED_DATES_FILE",
-    "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL",
+    "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL", *API_SETTING_NAMES,
 )
 CANONICAL_COLUMNS = ("sale_date", "product_name", "quantity", "price")
 MAPPABLE_COLUMNS = (*CANONICAL_COLUMNS, "revenue")
