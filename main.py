@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg2
 
@@ -26,7 +26,7 @@ import db
 import errors
 import ingestion
 from analysis import PeriodFilter, analyze
-from analysis_types import AnalysisResult, DataQuality, FileOutcome, RejectsFile
+from analysis_types import AnalysisResult, DataQuality, FileOutcome, Forecast, RejectsFile
 from atomic_io import remove_leftover_temporaries
 from autosight.html_report import write_report_html
 from csv_format import open_regular
@@ -271,8 +271,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
                       refused=sum(o.status == "refused" for o in outcomes))
     with timed_step(log, "analysis") as counts:
         period = PeriodFilter(config.date_from, config.date_to, config.days)
-        analysis = analyze(connection, period, settings.strong_growth_pct, settings.calendar_rules)
-        quality = ingestion.data_quality(connection, outcomes, rejects)
+        analysis, quality = analyse_period(connection, period, settings, outcomes, rejects)
         counts.update(days=analysis.period.days, products=len(analysis.products),
                       closed_days=analysis.summary.closed_days)
     return outcomes, analysis, quality
@@ -318,9 +317,31 @@ def _with_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
     return [dataclasses.replace(o, rejects_csv=rejects.path) if o.rows_rejected else o for o in outcomes], rejects
 
 
+def analyse_period(connection: psycopg2.extensions.connection, period: PeriodFilter, settings: Settings,
+                   outcomes: list[FileOutcome], rejects: RejectsFile | None = None
+                   ) -> tuple[AnalysisResult, DataQuality]:
+    """The analysis of a period and the data quality of ``outcomes``' files: report.json's inputs.
+
+    Public, with ``forecast_for`` and ``report_for``, because the HTTP API (autosight/web) builds its
+    reports with them: the API and report.json can only agree if they are built by the same steps.
+    """
+    analysis = analyze(connection, period, settings.strong_growth_pct, settings.calendar_rules)
+    return analysis, ingestion.data_quality(connection, outcomes, rejects)
+
+
+def forecast_for(analysis: AnalysisResult, settings: Settings) -> Forecast:
+    return forecast_from_analysis(analysis, settings.ma_window, settings.backtest_days)
+
+
+def report_for(analysis: AnalysisResult, forecast: Forecast, quality: DataQuality, run_id: str,
+               settings: Settings) -> dict[str, Any]:
+    """report.json's content (validated only when written)."""
+    return build_report(analysis, forecast, quality, run_id, datetime.now(UTC), currency=settings.currency)
+
+
 def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQuality, run_id: str) -> None:
     with timed_step(log, "forecast") as counts:
-        forecast = forecast_from_analysis(analysis, settings.ma_window, settings.backtest_days)
+        forecast = forecast_for(analysis, settings)
         counts.update(method=forecast.method, value=forecast.value, moving_average=forecast.moving_average)
     output_dir = settings.output_dir
     with timed_step(log, "charts") as counts:
@@ -331,7 +352,7 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
         draw_products_chart(output_dir / "products.png", analysis.products, period=analysis.period)
         counts.update(files="revenue.png,products.png")
     with timed_step(log, "report") as counts:
-        report = build_report(analysis, forecast, quality, run_id, datetime.now(UTC), currency=settings.currency)
+        report = report_for(analysis, forecast, quality, run_id, settings)
         write_report(output_dir / "report.json", report)
         write_report_html(output_dir / "report.html", report)
         counts.update(path=output_dir / "report.json")

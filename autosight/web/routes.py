@@ -21,6 +21,7 @@ EARLIEST_QUERY_DATE = date(1000, 1, 1)  # keeps "to minus days" inside Python's 
 MAX_DAYS = 36_500
 MAX_PAGE = 1000
 SUMMARY_KEYS = ("generated_at", "period", "notes", "executive_summary")
+OPTIONAL_SUMMARY_KEYS = ("calendar", "periods", "currency")  # documented when the report schema has them
 PRODUCT_SORTS = ("rank", "revenue", "quantity", "product")
 FILE_STATUSES = ("active", "replaced", "refused")
 JSON = "application/json"
@@ -62,9 +63,11 @@ def build_router(schemas: ReportSchemas) -> APIRouter:
     period_schema = schemas.part("period")
     errors = problem_responses(400, 401)
 
-    summary_schema = schemas.object_of({key: schemas.part(key) for key in SUMMARY_KEYS}, list(SUMMARY_KEYS))
+    documented = [*SUMMARY_KEYS, *(key for key in OPTIONAL_SUMMARY_KEYS if schemas.has(key))]
+    summary_schema = schemas.object_of({key: schemas.part(key) for key in documented}, list(SUMMARY_KEYS))
 
-    @router.get("/summary", summary="Headline figures of a period (report.json's executive summary)",
+    @router.get("/summary", summary="Headline figures of a period: report.json's executive summary, calendar and "
+                "period comparisons",
                 responses={200: schemas.json_content(summary_schema, "The period and its headline figures"),
                            **errors})
     def summary(period: Period, source: Source) -> Response:

@@ -1,7 +1,7 @@
 """Where the API's figures come from: the report-building code of main.py, cached per data version.
 
-A report for a period is built exactly as ``main.py`` builds report.json (``analysis.analyze``, the
-forecast, ``reporting.build_report``); the endpoints only select and page parts of it, so the API and
+A report for a period is built by ``main.py``'s own steps (``analyse_period``, ``forecast_for``,
+``report_for``); the endpoints only select and page parts of it, so the API and
 report.json can never disagree. Building one takes 0.1 to 0.3 s on years of data, so reports (and the
 encoded responses cut from them) are kept per *data version*: the newest ledger entry. Any ingest, by
 this server, by cron's main.py or by another machine, adds a ledger row and so retires every cached
@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import psycopg2
@@ -24,11 +24,9 @@ import psycopg2.extensions
 import psycopg2.pool
 
 import db
-import ingestion
-from analysis import PeriodFilter, analyze
-from forecasting import forecast_next_day
+import main
+from analysis import PeriodFilter
 from logger_config import get_logger
-from reporting import build_report
 from settings import Settings
 
 log = get_logger(__name__)
@@ -56,11 +54,8 @@ def build_period_report(connection: psycopg2.extensions.connection, period: Peri
 
     ``data_quality.files`` is empty: it lists a batch run's files; the ledger endpoint lists them all.
     """
-    analysis = analyze(connection, period, settings.strong_growth_pct)
-    quality = ingestion.data_quality(connection, [])
-    forecast = forecast_next_day([d.day for d in analysis.history], [d.revenue for d in analysis.history],
-                                 settings.ma_window, settings.backtest_days)
-    return build_report(analysis, forecast, quality, run_id, datetime.now(UTC))
+    analysis, quality = main.analyse_period(connection, period, settings, [])
+    return main.report_for(analysis, main.forecast_for(analysis, settings), quality, run_id, settings)
 
 
 class _LruCache:
