@@ -18,6 +18,7 @@ import psycopg2.errors
 import psycopg2.extensions
 
 import embedded_server as embedded
+from autosight import citus
 from autosight.connect_failure import Cause, diagnose
 from errors import ConfigError, DatabaseUnavailable, LockHeld, first_line
 from logger_config import get_logger
@@ -146,7 +147,10 @@ def migration_files() -> list[tuple[int, Path]]:
 
 
 def migrate(connection: psycopg2.extensions.connection) -> int:
-    """Bring the schema to the latest version; safe to run every time and from concurrent runs."""
+    """Bring the schema to the latest version; safe to run every time and from concurrent runs.
+
+    On a Citus coordinator the tables are then distributed (``autosight.citus``), also idempotently.
+    """
     try:
         return _apply_migrations(connection)
     except psycopg2.errors.InsufficientPrivilege as error:
@@ -172,6 +176,7 @@ def _apply_migrations(connection: psycopg2.extensions.connection) -> int:
                 cursor.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, path.name))
                 log.info("schema migrated to version %d (%s)", version, path.name)
                 current = version
+        citus.distribute(cursor)  # on a Citus coordinator; also a database that moved to one after its migrations
     return current
 
 

@@ -4,11 +4,11 @@ This module orchestrates the load of a file; the steps live in ``autosight/``:
 
 * ``csv_format`` reads the file's shape (encoding, delimiter, header, columns) and its hash;
 * ``autosight.copy_path``, the fast path, for a clean canonical file (the four columns, ISO dates, UTF-8): a
-  plain COPY of the file into its partition, every line checked on its way to the server; any doubt rolls
+  plain COPY of the file into ``sales_data``, every line checked on its way to the server; any doubt rolls
   back to a savepoint and hands the file to the validating path;
 * ``autosight.validating_path``: every record parsed in Python with its physical line number by the row gate
   (``autosight.row_gate``, no database); good rows are COPYed in, bad ones kept with line, raw text and reason;
-* ``autosight.file_ledger``: the ledger row, the partition, the rejects and the rollup of a load.
+* ``autosight.file_ledger``: the ledger row, the rows, the rejects and the rollup of a load.
 
 Each file is loaded in one transaction (``autosight.transactions``). Both paths store exactly the same rows
 for the same file (tests check it, also for the values that PostgreSQL's input functions read differently
@@ -121,6 +121,8 @@ def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
         outcomes.append(outcome)
         log.info("file %s: %s, read=%d loaded=%d rejected=%d in %.3f s", path, outcome.status, outcome.rows_read,
                  outcome.rows_loaded, outcome.rows_rejected, time.monotonic() - started)
+    if any(outcome.status != "unchanged" for outcome in outcomes):
+        file_ledger.make_durable(connection)  # each load committed without waiting for the disk
     return outcomes
 
 
@@ -144,7 +146,8 @@ def ingest_file(connection: psycopg2.extensions.connection, path: Path, options:
     """Load one file all-or-nothing; the same content twice is a no-op; new content at a path replaces.
 
     A file refused for its rejected rows is recorded (ledger row and rejects, nothing else) and committed
-    here, then raised as ``RowsRefused``.
+    here, then raised as ``RowsRefused``. The commit does not wait for the disk: ``ingest_files`` calls
+    ``file_ledger.make_durable`` once after its batch, and so must any other caller before reporting the load.
     """
     source_path = str(path.resolve())
     layout = detect_layout(path, options.encoding, options.column_map)
@@ -184,7 +187,7 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
     refusal = _refusal_above_threshold(path, counts, options)
     if refusal is not None:
         return refusal
-    file_ledger.store_rejects(cursor, file_id, rejects)
+    file_ledger.store_rejects(cursor, rejects)
     file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, replaced_id)
     log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))
     return counts, replaced_id
@@ -207,18 +210,17 @@ def _already_loaded(cursor: psycopg2.extensions.cursor, path: Path, source_path:
 
 def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan, file_id: int,
                options: LoadOptions, rejects: IO[str]) -> tuple[RowCounts, dict[str, object]]:
-    """The file's rows into its own partition and its rollup, by the fast path when it applies."""
+    """The file's rows and its rollup, by the fast path when it applies."""
     base_options: dict[str, object] = {"encoding": layout.encoding, "delimiter": layout.delimiter,
                                        "column_map": options.column_map}
     if _fast_path_applies(layout, scan, options) and try_fast_path(cursor, path, layout, scan, file_id, options.bounds):
         counts = RowCounts(read=scan.data_lines, loaded=scan.data_lines)
         return counts, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
     date_format, decimal_comma = file_conventions(path, layout, scan, options.date_format)
-    file_ledger.create_partition(cursor, file_id)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
         counts = validate_rows(path, layout, scan, date_format, decimal_comma, options.bounds, good_rows, rejects)
         good_rows.seek(0)
-        cursor.copy_expert(file_ledger.copy_into(file_id, VALIDATED_COLUMNS, ",", header=False), good_rows,
+        cursor.copy_expert(file_ledger.copy_into(VALIDATED_COLUMNS, ",", header=False), good_rows,
                            size=COPY_CHUNK_BYTES)
     file_ledger.build_rollup(cursor, file_id)
     return counts, {**base_options, "date_format": date_format, "decimal_comma": decimal_comma, "path": "validated"}

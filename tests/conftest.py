@@ -29,7 +29,10 @@ import processes  # noqa: E402
 
 import db  # noqa: E402
 import main  # noqa: E402
-from autosight import scratch  # noqa: E402
+from autosight import citus, scratch  # noqa: E402
+
+CITUS_TEST_SHARDS = 4  # per distributed table, in the tests' own databases (Citus's default is 32)
+CITUS_SEQUENTIAL = "-c citus.multi_shard_modify_mode=sequential"
 
 
 @pytest.fixture(scope="session")
@@ -39,17 +42,35 @@ def server_dsn() -> Iterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="session")
+def server_is_citus(server_dsn: str) -> bool:
+    """Whether the test server is a Citus coordinator with workers (the CI's third pass)."""
+    return citus.is_coordinator(server_dsn)
+
+
 @pytest.fixture
-def database_url(server_dsn: str) -> Iterator[str]:
-    """A fresh, empty database for one test; its DSN is usable as DATABASE_URL."""
+def database_url(server_dsn: str, server_is_citus: bool) -> Iterator[str]:
+    """A fresh, empty database for one test; its DSN is usable as DATABASE_URL.
+
+    On a Citus cluster the database exists on every node with the workers registered, so that the schema is
+    distributed as a user's would be; with few shards per table, since each test creates its own.
+    """
+    if server_is_citus:
+        with citus.cluster_database(server_dsn, "autosight_test", shard_count=CITUS_TEST_SHARDS) as dsn:
+            yield dsn
+        return
     with scratch.scratch_database(server_dsn, "autosight_test") as dsn:
         yield dsn
 
 
 @pytest.fixture
-def connection(database_url: str) -> Iterator[psycopg2.extensions.connection]:
-    """A connection to a fresh database with AutoSight's schema."""
-    conn = psycopg2.connect(database_url)
+def connection(database_url: str, server_is_citus: bool) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to a fresh database with AutoSight's schema.
+
+    Tests read tables (all shards at once, on Citus) and then load a file in the same open transaction, which
+    the program itself never does; Citus accepts that only over one connection per node, hence the setting.
+    """
+    conn = psycopg2.connect(database_url, options=CITUS_SEQUENTIAL if server_is_citus else "")
     db.migrate(conn)
     try:
         yield conn
