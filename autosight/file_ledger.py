@@ -70,8 +70,7 @@ def insert_ledger_row(cursor: psycopg2.extensions.cursor, source_path: str, sha2
         "WITH new AS (INSERT INTO loaded_files (source_path, sha256, size_bytes, status, started_at, message)"
         " VALUES (%s, %s, %s, %s, %s, %s) RETURNING file_id)"
         " SELECT file_id, set_config('autosight.file_id', file_id::text, true),"
-        " set_config('synchronous_commit', 'off', true), set_config('citus.propagate_set_commands', 'local', true)"
-        " FROM new",
+        " set_config('synchronous_commit', 'off', true) FROM new",
         (source_path, sha256, size_bytes, status, started_at, message),
     )
     file_id: int = cursor.fetchone()[0]
@@ -135,10 +134,12 @@ def build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
     The file's rows are found through the BRIN index on ``file_id``, with a hash aggregate: the planner's
     statistics cannot know a file loaded a moment ago (it would estimate a few rows, scan the whole table or
     sort a million rows on disk), so it is told, for this statement only (``ROLLUP_PLAN``). The ranges the file
-    filled are then summarized, so that the next file's rollup reads only its own. On Citus the statement runs
-    on the shard that holds the file (``sales_data`` and the rollup are co-located by ``file_id``), with the
-    same settings (propagated: see ``insert_ledger_row``); the shards' ranges are summarized by autovacuum.
-    Each step is one round trip.
+    filled are then summarized, so that the next file's rollup reads only its own. Each step is one round trip.
+
+    On Citus the statement runs on the shard that holds the file (``sales_data`` and the rollup are co-located
+    by ``file_id``), planned by the worker with the shard's own statistics: the settings stay on the coordinator
+    (Citus would send a SET LOCAL along as the whole query text, this INSERT included, and the worker would
+    refuse to run it), and the shards' ranges are summarized by autovacuum (``autosummarize``).
     """
     cursor.execute(
         ROLLUP_PLAN + "; INSERT INTO sales_daily_product (file_id, sale_date, product_name, quantity, revenue,"

@@ -7,11 +7,12 @@ for each small file under each design (ledger row, rows in, rollup, ledger finis
 * the time per file as the count of loaded files grows (the catalog grows with a partition per file);
 * planning a query over ``sales_data`` (the planner opens every partition);
 * replacing one file (DROP of its partition, or DELETE of its rows) at the end;
-* the catalog's size (pg_class rows).
+* the catalog's size (pg_class rows);
+* and first what an index on file_id costs a large COPY (``--copy-rows`` rows in one file).
 
 Run from the repository root::
 
-    python bench/storage_design.py --files 3650 --rows 300 [--database-url URL]
+    python bench/storage_design.py --files 3650 --rows 300 [--copy-rows 1000000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ PLAIN = LEDGER + """
 CREATE TABLE sales_data (file_id bigint NOT NULL DEFAULT current_setting('autosight.file_id')::bigint,
     sale_date date NOT NULL, product_name text NOT NULL, quantity integer NOT NULL, price numeric NOT NULL,
     line_total numeric);
-CREATE INDEX sales_data_file_id ON sales_data (file_id);
 """
+BTREE = PLAIN + "CREATE INDEX sales_data_file_id ON sales_data (file_id);"
+BRIN = PLAIN + ("CREATE INDEX sales_data_file_id ON sales_data USING brin (file_id int8_minmax_multi_ops)"
+                " WITH (pages_per_range = 16, autosummarize = on);")
 ROLLUP = ("SELECT sale_date, product_name, sum(quantity) AS quantity,"
           " sum(coalesce(line_total, quantity * price)) AS revenue, count(*) AS transactions"
           " FROM {table} {where} GROUP BY sale_date, product_name")
@@ -78,15 +81,20 @@ def load_partitioned(cursor: psycopg2.extensions.cursor, text: str) -> None:
 
 
 def load_plain(cursor: psycopg2.extensions.cursor, text: str) -> None:
-    """One table: file_id filled by COPY from a transaction-local setting; the rollup by INSERT ... SELECT."""
+    """One table: file_id filled by COPY from a transaction-local setting; the rollup by INSERT ... SELECT
+    through the index on file_id (then summarized, for a BRIN index), as ``autosight.file_ledger`` does."""
     cursor.execute("INSERT INTO loaded_files (source_path) VALUES ('x')"
                    " RETURNING file_id, set_config('autosight.file_id', file_id::text, true)")
     file_id = cursor.fetchone()[0]
     cursor.execute("SAVEPOINT fast_path")
     cursor.copy_expert("COPY sales_data (sale_date, product_name, quantity, price) FROM STDIN WITH (FORMAT csv)",
                        io.StringIO(text))
-    cursor.execute("INSERT INTO sales_daily_product SELECT %s, * FROM ("
+    cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '64MB';"
+                   " INSERT INTO sales_daily_product SELECT %s, * FROM ("
                    + ROLLUP.format(table="sales_data", where="WHERE file_id = %s") + ") AS r", (file_id, file_id))
+    cursor.execute("SELECT CASE WHEN (SELECT amname FROM pg_am JOIN pg_class ON relam = pg_am.oid"
+                   " WHERE relname = 'sales_data_file_id') = 'brin'"
+                   " THEN brin_summarize_new_values('sales_data_file_id') END")
     cursor.execute("RELEASE SAVEPOINT fast_path")
     cursor.execute("UPDATE loaded_files SET rows_loaded = 300 WHERE file_id = %s", (file_id,))
 
@@ -103,8 +111,11 @@ def replace_plain(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
 
 DESIGNS: dict[str, tuple[str, Callable[..., None], Callable[..., None]]] = {
     "partition per file": (PARTITIONED, load_partitioned, replace_partitioned),
-    "one table + file_id index": (PLAIN, load_plain, replace_plain),
+    "one table + B-tree on file_id": (BTREE, load_plain, replace_plain),
+    "one table + BRIN on file_id": (BRIN, load_plain, replace_plain),
 }
+# What an index on file_id costs a large COPY: one file of --copy-rows rows into each kind of table.
+COPY_TABLES = {"no index": PLAIN, "B-tree on file_id": BTREE, "BRIN on file_id": BRIN}
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -143,12 +154,32 @@ def bench_design(dsn: str, name: str, files: int, rows: int, checkpoints: list[i
     connection.close()
 
 
+def bench_copy(dsn: str, rows: int) -> None:
+    rng = random.Random(11)
+    text = "".join(small_file(date(2016, 1, 1) + timedelta(days=day), rows // 1000, rng) for day in range(1000))
+    for name, schema in COPY_TABLES.items():
+        connection = psycopg2.connect(dsn)
+        with connection, connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS sales_daily_product, loaded_files, sales_data")
+            cursor.execute(schema)
+        started = time.perf_counter()
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('autosight.file_id', '1', true)")
+            cursor.copy_expert("COPY sales_data (sale_date, product_name, quantity, price) FROM STDIN"
+                               " WITH (FORMAT csv)", io.StringIO(text))
+        print(f"  COPY of {rows:,} rows into one table, {name}: {time.perf_counter() - started:.2f} s", flush=True)
+        connection.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=3650)
     parser.add_argument("--rows", type=int, default=300)
+    parser.add_argument("--copy-rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args(argv)
+    with scratch.scratch_database(args.database_url, "autosight_bench_storage") as dsn:
+        bench_copy(dsn, args.copy_rows)
     checkpoints = sorted({100, 1000, args.files} | set(range(1000, args.files + 1, 1000)))
     for name in DESIGNS:
         with scratch.scratch_database(args.database_url, "autosight_bench_storage") as dsn:
