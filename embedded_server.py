@@ -76,8 +76,10 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
         log.info("embedded PostgreSQL in %s ready in %.2f s", pgdata, time.monotonic() - started)
         yield server.get_uri(DATABASE)
     finally:
+        stopping = time.monotonic()
         with _start_stop_lock(data_dir):
             server.cleanup()
+        log.info("embedded PostgreSQL stopped in %.2f s", time.monotonic() - stopping)
 
 
 def _import_library() -> ModuleType:
