@@ -32,7 +32,7 @@ import psycopg2.extensions
 import csv_values
 from analysis_types import DataQuality, FileOutcome, RejectsFile
 from atomic_io import write_atomically
-from autosight import file_ledger
+from autosight import file_identity, file_ledger
 from autosight.copy_path import try_fast_path
 from autosight.file_ledger import COPY_CHUNK_BYTES
 from autosight.plausibility import plausibility_warnings
@@ -158,6 +158,7 @@ def ingest_file(connection: psycopg2.extensions.connection, path: Path, options:
         with transaction(connection) as cursor:
             existing = file_ledger.active_load_with_content(cursor, scan.sha256)
             if existing is not None:
+                file_identity.remember(cursor, source_path, scan)
                 return _already_loaded(cursor, path, source_path, scan.sha256, existing)
             with savepoint(cursor, "file_load") as load:
                 result = _load_content(cursor, path, layout, scan, options, rejects, started_at)
@@ -189,6 +190,7 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
         return refusal
     file_ledger.store_rejects(cursor, rejects)
     file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, replaced_id)
+    file_identity.remember(cursor, source_path, scan)
     log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))
     return counts, replaced_id
 

@@ -17,8 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from analysis_types import (
     CENT,
     MASE_STEP,
@@ -83,17 +81,21 @@ def build_report(
     return report
 
 
-def write_report(path: Path, report: dict[str, Any]) -> None:
-    """Validate ``report`` against the schema, then replace ``path`` atomically.
+def write_report(path: Path, report: dict[str, Any], validate: bool = True) -> None:
+    """Validate ``report`` against the schema (unless the caller knows it matches), then replace ``path``
+    atomically.
 
     Raises ReportValidationError (and leaves ``path`` untouched) when the report does not match.
     """
-    _validate(report)
+    if validate:
+        _validate(report)
     content = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     write_bytes_atomically(Path(path), content.encode("utf-8"))
 
 
 def _validate(report: dict[str, Any]) -> None:
+    from jsonschema import Draft202012Validator  # imported here: most runs write a report checked before
+
     validator = Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(report), key=lambda error: error.json_path)
     if not errors:
