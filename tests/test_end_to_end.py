@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg2.extensions
 import pytest
 
+from settings import SETTING_NAMES
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT_DIR / "data" / "sample_sales.csv"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -23,8 +25,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def clean_environment(**extra: str) -> dict[str, str]:
     """The user's environment without any database or AutoSight setting."""
-    prefixes = ("DB_", "DATABASE_URL", "AUTOSIGHT_", "CSV_PATH", "OUTPUT_DIR", "LOG_")
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    environment = {key: value for key, value in os.environ.items() if key not in SETTING_NAMES}
     environment.update(extra)
     return environment
 
