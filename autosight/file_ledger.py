@@ -27,10 +27,11 @@ log = get_logger(__name__)
 # Small enough that several chunks fit in the socket buffer: the server parses while this process reads and
 # checks the next one (with 256 KB chunks it waited, and the line check added its whole time to the COPY).
 COPY_CHUNK_BYTES = 64 << 10
-# How the rollup reads a file's rows: through the index, into an in-memory hash table (see build_rollup).
-ROLLUP_PLAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '64MB'"
-ROLLUP_PLAN_UNDONE = ("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_sort TO DEFAULT;"
-                      " SET LOCAL work_mem TO DEFAULT")
+# How a statement reads one file's rows: through the index on file_id, into an in-memory hash table when it
+# aggregates (see build_rollup). Sent in the same round trip as the statement, and undone after it.
+FILE_ROWS_PLAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '64MB'; "
+FILE_ROWS_PLAN_UNDONE = ("; SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_sort TO DEFAULT;"
+                         " SET LOCAL work_mem TO DEFAULT")
 
 
 def active_load_with_content(cursor: psycopg2.extensions.cursor, sha256: str) -> str | None:
@@ -50,7 +51,7 @@ def retire_previous_load(cursor: psycopg2.extensions.cursor, source_path: str) -
     if row is None:
         return None
     old_id: int = row[0]
-    cursor.execute("DELETE FROM sales_data WHERE file_id = %s", (old_id,))
+    cursor.execute(FILE_ROWS_PLAN + "DELETE FROM sales_data WHERE file_id = %s" + FILE_ROWS_PLAN_UNDONE, (old_id,))
     cursor.execute("DELETE FROM sales_daily_product WHERE file_id = %s", (old_id,))
     log.info("path %s has new content: replacing the rows of load %d", source_path, old_id)
     return old_id
@@ -133,7 +134,7 @@ def build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
 
     The file's rows are found through the BRIN index on ``file_id``, with a hash aggregate: the planner's
     statistics cannot know a file loaded a moment ago (it would estimate a few rows, scan the whole table or
-    sort a million rows on disk), so it is told, for this statement only (``ROLLUP_PLAN``). The ranges the file
+    sort a million rows on disk), so it is told, for this statement only (``FILE_ROWS_PLAN``). The ranges the file
     filled are then summarized, so that the next file's rollup reads only its own. Each step is one round trip.
 
     On Citus the statement runs on the shard that holds the file (``sales_data`` and the rollup are co-located
@@ -142,10 +143,10 @@ def build_rollup(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
     refuse to run it), and the shards' ranges are summarized by autovacuum (``autosummarize``).
     """
     cursor.execute(
-        ROLLUP_PLAN + "; INSERT INTO sales_daily_product (file_id, sale_date, product_name, quantity, revenue,"
+        FILE_ROWS_PLAN + "INSERT INTO sales_daily_product (file_id, sale_date, product_name, quantity, revenue,"
         " transactions) SELECT file_id, sale_date, product_name, sum(quantity),"
         " sum(coalesce(line_total, quantity * price)), count(*) FROM sales_data WHERE file_id = %s"
         " GROUP BY file_id, sale_date, product_name",
         (file_id,),
     )
-    cursor.execute(ROLLUP_PLAN_UNDONE + "; SELECT brin_summarize_new_values('sales_data_file_id')")
+    cursor.execute("SELECT brin_summarize_new_values('sales_data_file_id')" + FILE_ROWS_PLAN_UNDONE)
