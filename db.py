@@ -141,9 +141,17 @@ def embedded_server(data_dir: Path) -> Iterator[Target]:
 
 
 def migration_files() -> list[tuple[int, Path]]:
-    """The numbered SQL migrations in sql/, in order."""
+    """The numbered SQL migrations in sql/, in order.
+
+    Two files with one number would be a silent loss (only the first would ever run, the version being
+    recorded once), so that is refused outright.
+    """
     files = sorted(SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
-    return [(int(path.name[:3]), path) for path in files]
+    numbered = [(int(path.name[:3]), path) for path in files]
+    versions = [version for version, _ in numbered]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations in {SQL_DIR} share a number: {[path.name for path in files]}")
+    return numbered
 
 
 def migrate(connection: psycopg2.extensions.connection) -> int:

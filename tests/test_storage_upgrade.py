@@ -109,3 +109,9 @@ def test_a_row_outside_a_load_is_refused(upgraded):
                        " VALUES ('2024-01-01', 'Stray', 1, 1)")
     upgraded.rollback()
     assert scalar(upgraded, "SELECT count(*) FROM sales_data WHERE product_name = 'Stray'") == 0
+
+
+def test_every_migration_has_a_number_of_its_own():
+    numbers = [path.name[:3] for path in sorted(Path(db.SQL_DIR).glob("*.sql"))]
+    assert len(numbers) == len(set(numbers)), numbers
+    assert db.migration_files()[-1][0] == len(numbers)
