@@ -34,6 +34,7 @@ log = get_logger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_VERSION = "1.0.0"
+DASHBOARD_DAYS = 90  # the dashboard's default period (static/dashboard.js)
 # The dashboard loads nothing from anywhere else, and the browser is told to enforce it.
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -82,7 +83,8 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
             threading.Thread(target=_warm, args=(source,), name="warm-cache", daemon=True).start()
             yield
 
-    app = FastAPI(title="AutoSight API", version=API_VERSION, lifespan=lifespan,
+    # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may ask another site.
+    app = FastAPI(title="AutoSight API", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Sales figures of AutoSight: the same figures as report.json for any period, "
                               "the file ledger, uploads and runs. Money: JSON numbers rounded to the cent.")
     app.state.settings, app.state.web, app.state.token_for_reads = settings, web, token_for_reads
@@ -110,9 +112,11 @@ def _migrate(target: db.Target, settings: Settings) -> None:
 
 
 def _warm(source: DataSource) -> None:
-    """Build the whole-history report once, so that the first dashboard view does not wait for it."""
+    """Build the dashboard's default period (last 90 days) and the whole history once, so that the first
+    view does not wait for them."""
     try:
-        source.report(source.version(), PeriodQuery())
+        for period in (PeriodQuery(days=DASHBOARD_DAYS), PeriodQuery()):
+            source.report(source.version(), period)
     except Exception:
         log.warning("could not pre-build the default report", exc_info=True)
 

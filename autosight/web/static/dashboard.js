@@ -1,0 +1,286 @@
+/* AutoSight dashboard: reads /api/v1 and draws it. All text from the data goes through textContent. */
+"use strict";
+
+const API = "/api/v1";
+const TOP_PRODUCTS = 15;
+const REJECTS_PAGE = 20;
+const state = { period: { days: "90" }, currency: null, products: [], showAll: false, selected: null,
+  rejects: { fileId: null, offset: 0, total: 0 }, forecast: null };
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key === "style") for (const [name, v] of Object.entries(value)) node.style.setProperty(name, v);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
+  return node;
+}
+
+function money(value) {
+  if (value === null || value === undefined) return "–";
+  const text = Number(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return state.currency ? `${text} ${state.currency}` : text;
+}
+
+function pct(value) {
+  if (value === null || value === undefined) return "–";
+  return `${value > 0 ? "+" : ""}${Number(value).toFixed(2)} %`;
+}
+
+const tooltip = {
+  node: null,
+  show(event, lines) {
+    this.node = this.node || $("tooltip");
+    this.node.textContent = "";
+    lines.forEach((line, i) => this.node.append(i ? el("div", {}, line) : el("strong", {}, line)));
+    this.node.hidden = false;
+    const x = Math.min(event.clientX + 14, window.innerWidth - this.node.offsetWidth - 8);
+    this.node.style.left = `${x}px`;
+    this.node.style.top = `${event.clientY + 14}px`;
+  },
+  hide() { if (this.node) this.node.hidden = true; },
+};
+
+/* ---------------------------------------------------------------- fetching */
+
+function periodParams() {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(state.period)) if (value) params.set(key, value);
+  return params;
+}
+
+class Unauthorized extends Error {}
+
+async function getJson(path, params) {
+  const headers = {};
+  const token = sessionStorage.getItem("autosight-token");
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const query = params && params.toString() ? `?${params}` : "";
+  const response = await fetch(`${API}${path}${query}`, { headers });
+  if (response.status === 401) throw new Unauthorized();
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function showNotice(text, isError) {
+  const notice = $("notice");
+  notice.hidden = !text;
+  notice.textContent = text || "";
+  notice.className = isError ? "notice error" : "notice";
+}
+
+async function load() {
+  const params = periodParams();
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    const [summary, days, forecast, products] = await Promise.all([
+      getJson("/summary", params), getJson("/days", params), getJson("/forecast", params),
+      getJson("/products", new URLSearchParams([...params, ["limit", "1000"]])),
+    ]);
+    $("token-form").hidden = true;
+    state.currency = summary.currency || null;
+    state.forecast = forecast;
+    showNotice(summary.notes && summary.notes.length ? summary.notes.join(" ") : "", false);
+    renderPeriod(summary.period);
+    renderKpis(summary, forecast);
+    renderRevenue(days, forecast);
+    renderHeatmap(days);
+    state.products = products.items;
+    renderProducts();
+    const keep = state.selected && state.products.some((p) => p.product === state.selected);
+    if (keep) await selectProduct(state.selected); else clearProduct();
+    await loadFiles();
+  } catch (error) {
+    if (error instanceof Unauthorized) { askToken(); return; }
+    showNotice(`Could not load the figures: ${error.message}`, true);
+  } finally {
+    document.body.setAttribute("aria-busy", "false");
+  }
+}
+
+function askToken() {
+  $("token-form").hidden = false;
+  showNotice("", false);
+  $("token").focus();
+}
+
+/* ---------------------------------------------------------------- header and KPIs */
+
+function renderPeriod(period) {
+  $("period-text").textContent = period.start ? `${period.start} → ${period.end} · ${period.days} days` : "no data";
+  document.querySelectorAll(".presets button").forEach((button) => {
+    button.classList.toggle("active", !state.period.from && !state.period.to && button.dataset.days === (state.period.days || ""));
+  });
+  $("from").value = state.period.from || period.start || "";
+  $("to").value = state.period.to || period.end || "";
+}
+
+function kpi(id, label, value, note, noteClass, isText) {
+  return el("div", { class: "kpi", id },
+    el("div", { class: "label" }, label),
+    el("div", { class: isText ? "value text" : "value", title: value }, value),
+    el("div", { class: `note ${noteClass || ""}` }, note || ""));
+}
+
+function renderKpis(summary, forecast) {
+  const s = summary.executive_summary;
+  const change = s.latest_change;
+  const lastWeek = summary.periods && summary.periods.last_7_days;
+  const closed = s.closed_days ?? (summary.calendar ? summary.calendar.closed_days : null);
+  const trading = s.trading_days ?? (summary.calendar ? summary.calendar.trading_days : null);
+  const cards = [
+    kpi("kpi-revenue", "Total revenue", money(s.total_revenue), `${s.transactions.toLocaleString("en-US")} sales · ${s.total_quantity.toLocaleString("en-US")} units`),
+    kpi("kpi-average", "Average trading day", money(s.average_daily_revenue),
+      trading !== null ? `${trading} trading days · ${closed ?? 0} closed` : ""),
+    kpi("kpi-latest", `Latest day ${change ? change.date : ""}`, change ? pct(change.change_pct) : "–",
+      change ? `${change.trend}${change.week_over_week_pct !== undefined && change.week_over_week_pct !== null ? ` · week over week ${pct(change.week_over_week_pct)}` : ""}` : "",
+      change && change.change_pct !== null ? (change.change_pct >= 0 ? "up" : "down") : ""),
+    kpi("kpi-week", "Last 7 days", lastWeek ? money(lastWeek.current.revenue) : "–",
+      lastWeek && lastWeek.change_pct !== null ? `${pct(lastWeek.change_pct)} vs the 7 days before` : "",
+      lastWeek && lastWeek.change_pct !== null ? (lastWeek.change_pct >= 0 ? "up" : "down") : ""),
+    kpi("kpi-forecast", `Forecast ${forecast.date || ""}`, money(forecast.value),
+      forecast.lower !== null && forecast.lower !== undefined ? `${forecast.interval_level_pct} %: ${money(forecast.lower)} – ${money(forecast.upper)}` : forecast.method),
+    kpi("kpi-top", "Top product", s.top_product ? s.top_product.product : "–", s.top_product ? money(s.top_product.revenue) : "", "", true),
+  ];
+  $("kpis").replaceChildren(...cards);
+}
+
+/* ---------------------------------------------------------------- charts */
+
+function dayInfo(day) {
+  const lines = [day.date, day.trend === "Closed" ? `closed${day.closed_reason ? ` (${day.closed_reason.replaceAll("_", " ")})` : ""}` : money(day.revenue)];
+  if (day.trend !== "Closed") lines.push(`${day.trend}${day.change_pct !== null ? ` ${pct(day.change_pct)}` : ""}`);
+  if (day.week_over_week_pct !== undefined && day.week_over_week_pct !== null) lines.push(`week over week ${pct(day.week_over_week_pct)}`);
+  return lines;
+}
+
+function forecastPoints(days) {
+  return (days || []).map((f) => ({ ...f, info: [`${f.date} forecast`, f.closed ? "closed" : money(f.value),
+    f.lower !== null && f.lower !== undefined ? `80 %: ${money(f.lower)} – ${money(f.upper)}` : ""] }));
+}
+
+function renderRevenue(days, forecast) {
+  const points = days.days.map((d) => ({ date: d.date, value: d.revenue, closed: d.trend === "Closed", info: dayInfo(d) }));
+  const week = forecast.week || (forecast.date ? [{ date: forecast.date, value: forecast.value, lower: forecast.lower, upper: forecast.upper, closed: false }] : []);
+  const legend = $("revenue-legend");
+  legend.replaceChildren(
+    el("span", { style: { "--c": "#2563eb" } }, "revenue"),
+    el("span", { style: { "--c": "#f59e0b" } }, `${forecast.window}-trading-day average`),
+    el("span", { class: "band", style: { "--c": "#cbd5e1" } }, "closed"),
+    el("span", { class: "band", style: { "--c": "#22c55e" } }, `forecast, ${forecast.interval_level_pct || 80} % band`));
+  window.AutoSightCharts.timeChart($("revenue-chart"), { points, forecast: forecastPoints(week), window: forecast.window }, tooltip);
+}
+
+function renderHeatmap(days) {
+  const cells = days.days.map((d) => ({ date: d.date, revenue: d.revenue, closed: d.trend === "Closed" }));
+  window.AutoSightCharts.heatmap($("heatmap"), cells, tooltip, money);
+}
+
+/* ---------------------------------------------------------------- products */
+
+function renderProducts() {
+  const shown = state.showAll ? state.products : state.products.slice(0, TOP_PRODUCTS);
+  const max = Math.max(1, ...state.products.map((p) => p.revenue));
+  const rows = shown.map((p) => el("tr", { class: `clickable${p.product === state.selected ? " selected" : ""}`, tabindex: "0",
+    "data-product": p.product, onclick: () => selectProduct(p.product),
+    onkeydown: (event) => { if (event.key === "Enter") selectProduct(p.product); } },
+  el("td", { class: "num" }, String(p.rank)),
+  el("td", { class: "name", title: p.product }, p.product),
+  el("td", { class: "num" }, p.quantity.toLocaleString("en-US")),
+  el("td", { class: "num" }, money(p.revenue)),
+  el("td", {}, el("div", { class: "bar" }, el("i", { style: { width: `${Math.max(0, (p.revenue / max) * 100).toFixed(1)}%` } }),
+    el("b", {}, p.revenue_share_pct === null ? "" : `${p.revenue_share_pct.toFixed(1)} %`)))));
+  $("products-table").tBodies[0].replaceChildren(...rows);
+  $("products-note").textContent = `${state.products.length} products`;
+  const more = $("more-products");
+  more.hidden = state.products.length <= TOP_PRODUCTS;
+  more.textContent = state.showAll ? `Show the top ${TOP_PRODUCTS} only` : `Show all ${state.products.length} products`;
+}
+
+function clearProduct() {
+  state.selected = null;
+  $("product-title").textContent = "Product detail";
+  $("product-note").textContent = "";
+  $("product-hint").hidden = false;
+  $("product-chart").textContent = "";
+}
+
+async function selectProduct(name) {
+  state.selected = name;
+  renderProducts();
+  const detail = await getJson(`/products/${encodeURIComponent(name)}`, periodParams());
+  $("product-title").textContent = detail.product;
+  $("product-note").textContent = `#${detail.rank} · ${money(detail.revenue)} · ${detail.quantity.toLocaleString("en-US")} units`;
+  $("product-hint").hidden = true;
+  const own = (state.forecast.products || []).find((p) => p.product === name);
+  const points = detail.days.map((d) => ({ date: d.date, value: d.revenue, closed: false,
+    info: [d.date, money(d.revenue), `${d.quantity} units in ${d.transactions} sales`] }));
+  window.AutoSightCharts.timeChart($("product-chart"), { points, forecast: own ? forecastPoints(own.days) : [], height: 220 }, tooltip);
+}
+
+/* ---------------------------------------------------------------- data quality */
+
+async function loadFiles() {
+  const files = await getJson("/files", new URLSearchParams({ limit: "50" }));
+  const rows = files.items.map((f) => el("tr", { class: f.rows_rejected ? "clickable" : "", "data-file": String(f.file_id),
+    onclick: () => { if (f.rows_rejected) showRejects(f, 0); } },
+  el("td", { class: "name", title: f.source_path }, f.source_path.split("/").pop()),
+  el("td", {}, el("span", { class: `status ${f.status}` }, f.status)),
+  el("td", { class: "num" }, f.rows_read.toLocaleString("en-US")),
+  el("td", { class: "num" }, f.rows_loaded.toLocaleString("en-US")),
+  el("td", { class: "num" }, f.rows_rejected ? `${f.rows_rejected.toLocaleString("en-US")} ›` : "0"),
+  el("td", {}, f.finished_at.replace("T", " ").slice(0, 16))));
+  $("files-table").tBodies[0].replaceChildren(...rows);
+  $("quality-note").textContent = `${files.total} file loads · click a file with rejects to see its rows`;
+}
+
+async function showRejects(file, offset) {
+  state.rejects = { fileId: file.file_id, offset, total: file.rows_rejected, file };
+  const page = await getJson(`/files/${file.file_id}/rejects`, new URLSearchParams({ limit: String(REJECTS_PAGE), offset: String(offset) }));
+  $("rejects").hidden = false;
+  $("rejects-title").textContent = `Rejected rows of ${file.source_path.split("/").pop()} (${page.total})`;
+  $("rejects-table").tBodies[0].replaceChildren(...page.items.map((r) => el("tr", {},
+    el("td", { class: "num" }, String(r.line)), el("td", {}, r.reason + (r.detail ? `: ${r.detail}` : "")),
+    el("td", { class: "raw" }, r.raw_text))));
+  $("rejects-page").textContent = `${offset + 1}–${Math.min(offset + REJECTS_PAGE, page.total)} of ${page.total}`;
+  $("rejects-prev").disabled = offset === 0;
+  $("rejects-next").disabled = offset + REJECTS_PAGE >= page.total;
+}
+
+/* ---------------------------------------------------------------- wiring */
+
+function setPeriod(period) {
+  state.period = period;
+  const params = new URLSearchParams(Object.entries(period).filter(([, v]) => v));
+  history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+  load();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const initial = new URLSearchParams(location.search);
+  if ([...initial.keys()].length) state.period = Object.fromEntries(["from", "to", "days"].map((k) => [k, initial.get(k) || ""]));
+  document.querySelectorAll(".presets button").forEach((button) => {
+    button.addEventListener("click", () => setPeriod({ days: button.dataset.days }));
+  });
+  $("period-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setPeriod({ from: $("from").value, to: $("to").value });
+  });
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem("autosight-token", $("token").value);
+    load();
+  });
+  $("more-products").addEventListener("click", () => { state.showAll = !state.showAll; renderProducts(); });
+  $("rejects-prev").addEventListener("click", () => showRejects(state.rejects.file, Math.max(0, state.rejects.offset - REJECTS_PAGE)));
+  $("rejects-next").addEventListener("click", () => showRejects(state.rejects.file, state.rejects.offset + REJECTS_PAGE));
+  let resize = null;
+  window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(load, 250); });
+  load();
+});
