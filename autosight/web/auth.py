@@ -38,6 +38,5 @@ def require_token(request: Request, credentials: Credentials) -> None:
 
 
 def require_token_for_reads(request: Request, credentials: Credentials) -> None:
-    """For reads: only when the server listens beyond loopback."""
-    if request.app.state.token_for_reads:
-        _check(request, credentials, "this server (it listens beyond this machine)")
+    """For reads, on a server that listens beyond loopback (app.py adds it only there)."""
+    _check(request, credentials, "this server (it listens beyond this machine)")

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -83,12 +84,22 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
         slug = "not-found" if error.status_code == 404 else f"http-{error.status_code}"
-        return problem_response(request, error.status_code, slug, detail, headers=getattr(error, "headers", None))
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:  # Starlette names only the first matching route's methods
+            headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return problem_response(request, error.status_code, slug, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
         return problem_response(request, 500, "internal", "unexpected error: the server log has the details")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (GET and POST on /api/v1/files)."""
+    methods = {method for route in request.app.routes if isinstance(route, APIRoute)
+               and route.path_regex.match(request.url.path) for method in route.methods}
+    return sorted(methods)
 
 
 def _validation_message(item: dict[str, Any]) -> str:

@@ -32,13 +32,28 @@ def source_of(request: Request) -> DataSource:
     return source
 
 
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+DateText = Annotated[str | None, Query(pattern=ISO_DATE, json_schema_extra={"format": "date"})]
+
+
+def _day(name: str, text: str | None) -> date | None:
+    """A calendar date written YYYY-MM-DD (no timestamps, no other spelling)."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiProblem(400, "bad-parameter", f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def period_query(
-    start: Annotated[date | None, Query(alias="from", description="First day (as main.py --from), YYYY-MM-DD")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day (as main.py --to), YYYY-MM-DD")] = None,
+    start_text: Annotated[DateText, Query(alias="from", description="First day (main.py --from), YYYY-MM-DD")] = None,
+    end_text: Annotated[DateText, Query(alias="to", description="Last day (as main.py --to), YYYY-MM-DD")] = None,
     days: Annotated[int | None, Query(ge=1, le=MAX_DAYS, description="Only the last N days of the data "
                                       "(as main.py --days); combines with from/to")] = None,
 ) -> PeriodQuery:
     """The report period, exactly as main.py's flags choose it (clipped to the days that have data)."""
+    start, end = _day("from", start_text), _day("to", end_text)
     for name, value in (("from", start), ("to", end)):
         if value is not None and value < EARLIEST_QUERY_DATE:
             raise ApiProblem(400, "bad-parameter", f"{name}: {value} is before {EARLIEST_QUERY_DATE}")
