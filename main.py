@@ -379,9 +379,9 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
     output_dir = settings.output_dir
     with timed_step(log, "charts") as counts:
         drawn = [_draw_if_changed(output_dir / "revenue.png", "draw_revenue_chart", analysis.daily, forecast,
-                                  settings.ma_window),
+                                  settings.ma_window, currency=settings.currency),
                  _draw_if_changed(output_dir / "products.png", "draw_products_chart", analysis.products,
-                                  period=analysis.period)]
+                                  period=analysis.period, currency=settings.currency)]
         counts.update(drawn=sum(drawn), unchanged=len(drawn) - sum(drawn))
     with timed_step(log, "report") as counts:
         report = report_for(analysis, forecast, quality, run_id, settings)

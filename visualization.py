@@ -8,6 +8,7 @@ Money arrives as ``Decimal`` and is converted to ``float`` only here, at the plo
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,9 @@ import analysis_types
 from atomic_io import write_atomically
 
 DPI = 120
+PNG_COMPRESS_LEVEL = 1
+MAX_NEGATIVE_BARS = 5  # products with negative revenue shown by name; more are summed into one bar
+SHADE_WEEKLY_CLOSED_DAYS = 62  # beyond this many days, shading every closed weekday would only stripe the chart
 NO_DATA_MESSAGE = "No sales data to report"  # an empty database, or no sale in the chosen dates
 MAX_NAME_CHARS = 40
 ELLIPSIS = "…"
@@ -42,6 +46,8 @@ FORECAST_COLOR = "#C44E52"
 HIGH_COLOR = "#2A9D4B"
 LOW_COLOR = "#8C2D04"
 OTHER_COLOR = "#A0A0A0"
+NEGATIVE_COLOR = "#C44E52"
+CLOSED_COLOR = "#D9D9D9"
 
 
 def draw_revenue_chart(
@@ -49,9 +55,12 @@ def draw_revenue_chart(
     daily: Sequence[analysis_types.DailyRevenue],
     forecast: analysis_types.Forecast | None,
     moving_average_window: int,
+    *,
+    currency: str | None = None,
 ) -> None:
-    """Write the daily revenue chart (line, moving average, best/worst day, next-day forecast) to ``path``."""
-    _save(build_revenue_figure(daily, forecast, moving_average_window), path)
+    """Write the daily revenue chart (trading days, closed days shaded, moving average, best/worst trading day,
+    the week-ahead forecast band and the next-trading-day forecast) to ``path``."""
+    _save(build_revenue_figure(daily, forecast, moving_average_window, currency=currency), path)
 
 
 def draw_products_chart(
@@ -60,18 +69,22 @@ def draw_products_chart(
     top_n: int = 10,
     *,
     period: analysis_types.Period | None = None,
+    currency: str | None = None,
 ) -> None:
-    """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar.
+    """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar; products with
+    negative revenue (returns, fees) keep bars of their own below it.
 
     ``period`` goes into the title, so that the chart still says what it covers when forwarded on its own.
     """
-    _save(build_products_figure(products, top_n, period=period), path)
+    _save(build_products_figure(products, top_n, period=period, currency=currency), path)
 
 
 def build_revenue_figure(
     daily: Sequence[analysis_types.DailyRevenue],
     forecast: analysis_types.Forecast | None,
     moving_average_window: int,
+    *,
+    currency: str | None = None,
 ) -> Figure:
     """The revenue chart as a figure, kept apart from saving so tests can measure where everything landed."""
     if moving_average_window < 1:
@@ -81,7 +94,7 @@ def build_revenue_figure(
     if not daily:
         _draw_no_data(axes, "Daily revenue")
     else:
-        _draw_revenue(axes, daily, forecast, moving_average_window)
+        _draw_revenue(axes, daily, forecast, moving_average_window, currency)
         figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=10)
     return figure
 
@@ -91,18 +104,20 @@ def build_products_figure(
     top_n: int = 10,
     *,
     period: analysis_types.Period | None = None,
+    currency: str | None = None,
 ) -> Figure:
     """The products chart as a figure (see ``draw_products_chart``)."""
     if top_n < 1:
         raise ValueError(f"top_n must be at least 1, got {top_n}")
     ranked = sorted(products, key=lambda item: (-item.revenue, item.rank, item.product))
-    named, other = _product_bars(ranked, top_n)
-    figure = _new_figure(width=11.0, height=max(3.2, 1.4 + 0.42 * (len(named) + 1)))
+    named, other, negatives = _product_bars(ranked, top_n)
+    figure = _new_figure(width=11.0, height=max(3.2, 1.4 + 0.42 * (len(named) + len(negatives) + 1)))
     axes = figure.add_subplot()
     if not ranked:
         _draw_no_data(axes, "Top products by revenue")
     else:
-        _draw_products(axes, named, other)
+        _draw_products(axes, named, other, negatives)
+        axes.set_xlabel(_revenue_label(currency))
         axes.set_title(_products_title(len(ranked), top_n, period), fontsize=13, loc="left")
     return figure
 
@@ -115,10 +130,13 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> None:
-    """Render into a temporary file and rename it over ``path``, so a reader never sees half a PNG."""
+    """Render into a temporary file and rename it over ``path``, so a reader never sees half a PNG.
+
+    zlib level 1: a third of the encoding time of the default level 6, for a file about a quarter larger.
+    """
 
     def write(stream: IO[bytes]) -> None:
-        figure.savefig(stream, format="png", dpi=DPI)
+        figure.savefig(stream, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
 
     write_atomically(Path(path), write)
 
@@ -142,6 +160,10 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def _revenue_label(currency: str | None) -> str:
+    return f"Revenue ({currency})" if currency else "Revenue"
+
+
 class _MoneyFormatter(ticker.Formatter):
     """Tick labels with thousands separators; cents only when the visible range is too small for whole units.
 
@@ -160,7 +182,10 @@ class _MoneyFormatter(ticker.Formatter):
 
 
 def _trailing_average(revenues: Sequence[Decimal], window: int) -> list[float]:
-    """Mean of each full trailing window (exact in Decimal); the first ``window - 1`` days have no value."""
+    """Mean of each full trailing window (exact in Decimal); the first ``window - 1`` values have none.
+
+    Given the trading days only, it is the average of the last ``window`` trading days.
+    """
     averages: list[float] = []
     running = Decimal(0)
     for index, revenue in enumerate(revenues):
@@ -179,11 +204,16 @@ def _draw_revenue(
     daily: Sequence[analysis_types.DailyRevenue],
     forecast: analysis_types.Forecast | None,
     window: int,
+    currency: str | None,
 ) -> None:
-    """Compose the revenue chart; each element has its own helper so the layout rules stay readable."""
-    days = [entry.day for entry in daily]
-    revenues = [float(entry.revenue) for entry in daily]
-    short = len(days) <= SHORT_HISTORY_DAYS
+    """Compose the revenue chart; each element has its own helper so the layout rules stay readable.
+
+    The line joins trading days only: a closed day is shaded, never drawn as a dip to zero.
+    """
+    trading = [entry for entry in daily if entry.trading] or list(daily)
+    days = [entry.day for entry in trading]
+    revenues = [float(entry.revenue) for entry in trading]
+    short = len(daily) <= SHORT_HISTORY_DAYS
     marker = "o" if short else None
     axes.plot(
         days, revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue", zorder=3
@@ -191,28 +221,68 @@ def _draw_revenue(
     if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
         axes.plot(
             days,
-            _trailing_average([entry.revenue for entry in daily], window),
+            _trailing_average([entry.revenue for entry in trading], window),
             color=AVERAGE_COLOR,
             linewidth=2.2,
-            label=f"{window}-day moving average",
+            label=f"{window}-trading-day moving average",
             zorder=4,
         )
     axes.axhline(0, color="gray", linewidth=0.8, zorder=1)
-    last_day = days[-1]
+    last_day = daily[-1].day
     if forecast is not None and forecast.day is not None:
-        _draw_forecast(axes, forecast, (days[-1], revenues[-1]) if short else None)
-        last_day = max(last_day, forecast.day)
-    _mark_extremes(axes, days, revenues, (days[0], last_day))
-    _format_revenue_axes(axes, days, last_day)
+        _draw_week_ahead(axes, forecast)
+        _draw_forecast(axes, forecast, (days[-1], revenues[-1]) if short else None, currency)
+        last_day = max([last_day, forecast.day, *(entry.day for entry in forecast.week)])
+    _shade_closed_days(axes, daily, forecast)
+    _mark_extremes(axes, days, revenues, (daily[0].day, last_day))
+    _format_revenue_axes(axes, daily, last_day, currency)
 
 
-def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: tuple[date, float] | None) -> None:
-    """Mark the next-day forecast with its interval as an error bar, optionally tied to the last day by a dashed line.
+def _shade_closed_days(axes: Axes, daily: Sequence[analysis_types.DailyRevenue],
+                       forecast: analysis_types.Forecast | None) -> None:
+    """Grey bands over closed days (and the closed days of the week ahead). On a long history a closed weekday
+    would stripe the whole chart, so there only closures and listed dates are shaded (the legend says so)."""
+    recurring = ("closed_weekday", "detected_closed_weekday")
+    long_history = len(daily) > SHADE_WEEKLY_CLOSED_DAYS
+    closed = [entry.day for entry in daily if not entry.trading
+              and not (long_history and entry.closed_reason in recurring)]
+    if forecast is not None and not long_history:
+        closed += [entry.day for entry in forecast.week if entry.closed]
+    if not closed:
+        return
+    spans = [(mdates.date2num(day) - 0.5, 1.0) for day in closed]
+    label = "Closed" + (" (closures and holidays; closed weekdays not shaded)" if long_history else "")
+    axes.broken_barh(spans, (0, 1), transform=axes.get_xaxis_transform(), facecolors=CLOSED_COLOR,
+                     edgecolor="none", alpha=0.6, zorder=0, label=label)
+
+
+def _draw_week_ahead(axes: Axes, forecast: analysis_types.Forecast) -> None:
+    """The week ahead: its trading days' forecasts joined by a dotted line inside their 80 % band."""
+    ahead = [entry for entry in forecast.week if not entry.closed]
+    if len(ahead) < 2:
+        return
+    days = [entry.day for entry in ahead]
+    values = [float(entry.value) for entry in ahead]
+    axes.plot(days, values, color=FORECAST_COLOR, linestyle=":", linewidth=1.4, zorder=2,
+              label="Forecast, next 7 days")
+    if all(entry.lower is not None and entry.upper is not None for entry in ahead):
+        lows = [float(entry.lower) for entry in ahead if entry.lower is not None]
+        highs = [float(entry.upper) for entry in ahead if entry.upper is not None]
+        axes.fill_between(days, lows, highs, color=FORECAST_COLOR, alpha=0.15, linewidth=0, zorder=1,
+                          label=f"{forecast.interval_level_pct}% interval, next 7 days")
+
+
+def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: tuple[date, float] | None,
+                   currency: str | None) -> None:
+    """Mark the next-trading-day forecast with its interval as an error bar, optionally tied to the last day by a
+    dashed line.
 
     The dashed line helps read a short history; on a long one it is a few pixels lost among the interval's.
     """
     value = float(forecast.value)
-    label = f"Next-day forecast ({_plain(_shorten(forecast.method))}) {forecast.day:%Y-%m-%d}: {_money(value)}"
+    unit = f" {currency}" if currency else ""
+    label = (f"Next trading day ({_plain(_shorten(forecast.method))}) {forecast.day:%a %Y-%m-%d}: "
+             f"{_money(value)}{unit}")
     error = None
     if forecast.lower is not None and forecast.upper is not None:
         lower, upper = float(forecast.lower), float(forecast.upper)
@@ -301,8 +371,10 @@ def _annotate_day(axes: Axes, day: date, revenue: float, title: str, color: str,
     )
 
 
-def _format_revenue_axes(axes: Axes, days: list[date], last_day: date) -> None:
+def _format_revenue_axes(axes: Axes, daily: Sequence[analysis_types.DailyRevenue], last_day: date,
+                         currency: str | None) -> None:
     """Readable dates at any period length, money ticks with separators, and room for the day labels."""
+    days = [entry.day for entry in daily]
     padding = max(timedelta(days=1), (last_day - days[0]) / 50)
     axes.set_xlim(days[0] - padding, last_day + padding)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
@@ -312,10 +384,10 @@ def _format_revenue_axes(axes: Axes, days: list[date], last_day: date) -> None:
     )
     _fit_y_range(axes)
     axes.yaxis.set_major_formatter(_MoneyFormatter(hide_negative=axes.dataLim.y0 >= 0))
-    axes.set_ylabel("Revenue")
+    axes.set_ylabel(_revenue_label(currency))
     axes.grid(True, color="#E5E5E5", linewidth=0.8)
     axes.set_axisbelow(True)
-    axes.set_title(_revenue_title(days), fontsize=13, loc="left")
+    axes.set_title(_revenue_title(daily), fontsize=13, loc="left")
 
 
 def _fit_y_range(axes: Axes) -> None:
@@ -330,9 +402,16 @@ def _fit_y_range(axes: Axes) -> None:
     axes.set_ylim(bottom - 0.15 * span, top + 0.18 * span)
 
 
-def _revenue_title(days: list[date]) -> str:
-    """The title names the period, so a chart forwarded on its own still says what it covers."""
-    return f"Daily revenue, {_period_text(days[0], days[-1])}"
+def _revenue_title(daily: Sequence[analysis_types.DailyRevenue]) -> str:
+    """The title names the period and its closed days, so a chart forwarded on its own still says what it covers."""
+    title = f"Daily revenue, {_period_text(daily[0].day, daily[-1].day)}"
+    closed = [entry for entry in daily if not entry.trading]
+    if not closed:
+        return title
+    weekdays = sorted({entry.day.weekday() for entry in closed
+                       if entry.closed_reason in ("closed_weekday", "detected_closed_weekday")})
+    names = "".join(f", closed {calendar.day_name[day]}s" for day in weekdays[:2])
+    return f"{title}: {len(daily) - len(closed):,} trading days{names}"
 
 
 def _period_text(start: date, end: date) -> str:
@@ -349,14 +428,23 @@ def _period_text(start: date, end: date) -> str:
 Bar = tuple[str, float]
 
 
-def _product_bars(ranked: Sequence[analysis_types.ProductPerformance], top_n: int) -> tuple[list[Bar], Bar | None]:
-    """The named top products, and the rest summed as one "Other (N products)" bar (None when nothing is left)."""
-    top, rest = ranked[:top_n], ranked[top_n:]
+def _product_bars(ranked: Sequence[analysis_types.ProductPerformance],
+                  top_n: int) -> tuple[list[Bar], Bar | None, list[Bar]]:
+    """The named top products, the rest summed as one "Other (N products)" bar (None when nothing is left), and
+    the products with negative revenue (returns, fees), named so that a loss never hides inside "Other"."""
+    positive = [item for item in ranked if item.revenue >= 0]
+    negative = sorted((item for item in ranked if item.revenue < 0), key=lambda item: (item.revenue, item.product))
+    top, rest = positive[:top_n], positive[top_n:]
     named = [(_plain(_shorten(item.product)), float(item.revenue)) for item in top]
+    negatives = [(_plain(_shorten(item.product)), float(item.revenue)) for item in negative[:MAX_NEGATIVE_BARS]]
+    beyond = negative[MAX_NEGATIVE_BARS:]
+    if beyond:
+        negatives.append((f"Other negative ({len(beyond):,} products)",
+                          float(sum((item.revenue for item in beyond), Decimal(0)))))
     if not rest:
-        return named, None
+        return named, None, negatives
     noun = "product" if len(rest) == 1 else "products"
-    return named, (f"Other ({len(rest):,} {noun})", float(sum((item.revenue for item in rest), Decimal(0))))
+    return named, (f"Other ({len(rest):,} {noun})", float(sum((item.revenue for item in rest), Decimal(0)))), negatives
 
 
 def _shorten(name: str, limit: int = MAX_NAME_CHARS) -> str:
@@ -374,31 +462,30 @@ def _shorten(name: str, limit: int = MAX_NAME_CHARS) -> str:
     return clean[: limit - len(tail) - 1].rstrip() + ELLIPSIS + tail
 
 
-def _draw_products(axes: Axes, named: list[Bar], other: Bar | None) -> None:
-    """Horizontal bars, largest on top; the "Other" bar grey and last, since it is not a ranked product."""
-    bars = named + ([other] if other else [])
+def _draw_products(axes: Axes, named: list[Bar], other: Bar | None, negatives: list[Bar]) -> None:
+    """Horizontal bars, largest on top; the "Other" bar grey after the named ones, negative products last in red."""
+    bars = named + ([other] if other else []) + negatives
     labels, values = [label for label, _ in bars], [value for _, value in bars]
-    named_values = [value for _, value in named]
+    named_values = [value for _, value in named + negatives] or [0.0]
     cut = other is not None and _other_is_cut(named_values, other[1])
     positions = range(len(bars))
-    drawn = axes.barh(
-        positions, values, height=0.65, color=[DAILY_COLOR] * len(named) + [OTHER_COLOR] * (other is not None)
-    )
+    colors = [DAILY_COLOR] * len(named) + [OTHER_COLOR] * (other is not None) + [NEGATIVE_COLOR] * len(negatives)
+    drawn = axes.barh(positions, values, height=0.65, color=colors)
     axes.set_yticks(positions, labels, fontsize=10)
     axes.invert_yaxis()
     value_labels = [_money(value) for value in values]
-    axes.bar_label(
-        drawn, labels=value_labels[: len(named)] + ([""] if cut else value_labels[len(named) :]), padding=4, fontsize=9
-    )
-    _pad_for_value_labels(axes, named_values if cut else values)
     if cut:
-        _label_cut_bar(axes, drawn.patches[-1], value_labels[-1])
+        value_labels[len(named)] = ""
+    axes.bar_label(drawn, labels=value_labels, padding=4, fontsize=9)
+    _pad_for_value_labels(axes, named_values if cut else values)
+    if cut and other is not None:
+        _label_cut_bar(axes, drawn.patches[len(named)], _money(other[1]))
     _style_value_axis(axes, values)
 
 
 def _other_is_cut(named_values: list[float], other_value: float) -> bool:
     """With many products "Other" dwarfs the top ones; then the axis is scaled to the named bars and it is cut."""
-    largest = max(named_values)
+    largest = max(abs(value) for value in named_values)
     return largest > 0 and other_value > OTHER_CUT_RATIO * largest
 
 
@@ -430,7 +517,6 @@ def _pad_for_value_labels(axes: Axes, values: list[float]) -> None:
 def _style_value_axis(axes: Axes, values: list[float]) -> None:
     """Money ticks with separators and a light grid; top and right frame lines only add clutter."""
     axes.xaxis.set_major_formatter(_MoneyFormatter(hide_negative=min(values) >= 0))
-    axes.set_xlabel("Revenue")
     axes.grid(True, axis="x", color="#E5E5E5", linewidth=0.8)
     axes.set_axisbelow(True)
     axes.axvline(0, color="gray", linewidth=0.8)

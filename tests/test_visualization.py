@@ -128,11 +128,37 @@ def test_products_chart_is_a_readable_png(tmp_path: Path, items: list[ProductPer
 
 def test_products_beyond_top_n_are_summed_exactly_into_one_other_bar() -> None:
     ranked = products(25)
-    named, other = visualization._product_bars(ranked, 10)
+    named, other, negatives = visualization._product_bars(ranked, 10)
+    assert negatives == []
     assert [label for label, _ in named] == [f"Product {i}" for i in range(10)]
     assert other == ("Other (15 products)", float(sum((item.revenue for item in ranked[10:]), Decimal(0))))
     assert visualization._product_bars(products(11), 10)[1][0] == "Other (1 product)"
     assert visualization._product_bars(products(3), 10)[1] is None
+
+
+def test_products_with_negative_revenue_keep_bars_of_their_own() -> None:
+    # 12 positive products (two beyond the top 10) and 7 with negative revenue: the 5 most negative by name,
+    # the other 2 summed; none of them inside "Other", which holds the two positive products only.
+    positive = products(12)
+    negative = [ProductPerformance(f"Fee {i}", 1, Decimal(-10 * (i + 1)) - Decimal("0.25"), None, 13 + i)
+                for i in range(7)]
+    named, other, negatives = visualization._product_bars(positive + negative, 10)
+    assert len(named) == 10
+    assert other == ("Other (2 products)", float(positive[10].revenue + positive[11].revenue))
+    assert negatives == [("Fee 6", -70.25), ("Fee 5", -60.25), ("Fee 4", -50.25), ("Fee 3", -40.25),
+                         ("Fee 2", -30.25), ("Other negative (2 products)", -30.5)]
+    assert_nothing_cut_off(visualization.build_products_figure(positive + negative))
+
+
+def test_closed_days_are_shaded_not_drawn_as_dips() -> None:
+    # Two weeks, closed on the Monday in between: the line joins Sunday to Tuesday and never reaches 0.
+    daily = [DailyRevenue(START + timedelta(days=i), Decimal(0) if i == 7 else Decimal(500 + i), 1, 1,
+                          closed_reason="closed_weekday" if i == 7 else None) for i in range(14)]
+    figure = visualization.build_revenue_figure(daily, forecast_after(daily), 5, currency="EUR")
+    line = figure.axes[0].lines[0]
+    assert min(line.get_ydata()) == 500 and len(line.get_ydata()) == 13
+    assert [collection.get_label() for collection in figure.axes[0].collections if collection.get_label() == "Closed"]
+    assert figure.axes[0].get_ylabel() == "Revenue (EUR)"
 
 
 def test_long_names_are_shortened_in_the_middle_and_whitespace_collapsed() -> None:
