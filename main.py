@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import logging
 import os
 import signal
@@ -267,6 +268,8 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts["version"] = db.migrate(connection)
     with timed_step(log, "ingest") as counts:
         paths = _files_to_ingest(connection, config)
+        if paths:
+            _prefetch_charts_code()
         outcomes = _ingest(connection, lock, paths, _load_options(settings))
         with _writing_outputs(settings.output_dir):
             outcomes, rejects = _with_rejects_csv(connection, outcomes, settings.output_dir)
@@ -279,6 +282,13 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts.update(days=analysis.period.days, products=len(analysis.products),
                       closed_days=analysis.summary.closed_days)
     return outcomes, analysis, quality
+
+
+def _prefetch_charts_code() -> None:
+    """Import the charts' code (matplotlib: most of the charts step) in the background while PostgreSQL loads the
+    files, so that the charts step only draws. A run without files to load does not pay for it in advance."""
+    threading.Thread(target=importlib.import_module, args=("visualization",), name="prefetch-charts",
+                     daemon=True).start()
 
 
 def _ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths: list[Path],
