@@ -6,8 +6,9 @@ daily average and drags seasonal forecasts down. A day without sales is *closed*
 
 * it is listed in ``CLOSED_DATES`` (reason ``closed_date``),
 * its weekday is in ``CLOSED_WEEKDAYS`` (``closed_weekday``), or, when that setting is not given, the shop did
-  not sell on that weekday for ``DETECTED_WEEKDAY_WEEKS`` or more weeks in a row (``detected_closed_weekday``:
-  detected run by run, so a shop that moves its closing day from Sunday to Monday is followed),
+  not sell on that weekday for ``DETECTED_WEEKDAY_WEEKS`` or more weeks in a row while it sold on most other days
+  of those weeks (``detected_closed_weekday``: detected run by run, so a shop that moves its closing day from
+  Sunday to Monday is followed),
 * it lies in a run of ``CLOSURE_MIN_DAYS`` or more consecutive days without sales (``closure``).
 
 Any other day without sales is a trading day with revenue 0 (``no_sales_on_trading_day`` warning: a missing
@@ -28,6 +29,7 @@ CLOSURE_MIN_DAYS = 3
 # Three same weekdays in a row without sales: two are not enough (Christmas and New Year's Day fall on the same
 # weekday, and a missing export may repeat once), and a new closing day is recognised from its third week.
 DETECTED_WEEKDAY_WEEKS = 3
+OPEN_SHARE = 0.5  # ... and only where the shop sold on at least half of the other days of those weeks
 
 CLOSED_DATE = "closed_date"
 CLOSED_WEEKDAY = "closed_weekday"
@@ -121,9 +123,23 @@ def _same_weekday_runs(days: Sequence[date], with_sales: set[date]) -> list[list
     return runs
 
 
+def _closed_weekday_runs(days: Sequence[date], with_sales: set[date]) -> list[list[date]]:
+    """Runs of ``DETECTED_WEEKDAY_WEEKS`` or more same weekdays in a row without sales, while the shop sold on most
+    other days of those weeks: a sparse order book (sales on a few days a week, any weekday) has long runs of
+    every weekday without sales, and none of them is a closing day."""
+    detected = []
+    for run in _same_weekday_runs(days, with_sales):
+        if len(run) < DETECTED_WEEKDAY_WEEKS:
+            continue
+        others = [run[0] + timedelta(days=offset) for offset in range(-6, (run[-1] - run[0]).days + 7)
+                  if offset % 7 and days[0] <= run[0] + timedelta(days=offset) <= days[-1]]
+        if sum(day in with_sales for day in others) >= OPEN_SHARE * len(others):
+            detected.append(run)
+    return detected
+
+
 def _detected_weekday_days(days: Sequence[date], with_sales: set[date]) -> set[date]:
-    """Days in a run of ``DETECTED_WEEKDAY_WEEKS`` or more same weekdays in a row without sales."""
-    return {day for run in _same_weekday_runs(days, with_sales) if len(run) >= DETECTED_WEEKDAY_WEEKS for day in run}
+    return {day for run in _closed_weekday_runs(days, with_sales) for day in run}
 
 
 def _weekdays_closed_at_end(days: Sequence[date], with_sales: set[date], rules: CalendarRules) -> frozenset[int]:
@@ -131,8 +147,7 @@ def _weekdays_closed_at_end(days: Sequence[date], with_sales: set[date], rules: 
     if rules.closed_weekdays is not None:
         return rules.closed_weekdays
     tail = days[-7:]
-    runs = _same_weekday_runs(days, with_sales)
-    return frozenset(run[-1].weekday() for run in runs if len(run) >= DETECTED_WEEKDAY_WEEKS and run[-1] in tail)
+    return frozenset(run[-1].weekday() for run in _closed_weekday_runs(days, with_sales) if run[-1] in tail)
 
 
 def _closure_days(empty: Sequence[date]) -> set[date]:
