@@ -495,3 +495,30 @@ def test_a_period_filter_restricts_every_figure(run_main, shop_csv, tmp_path, fl
     assert_forecast_figures(report, expected, window)
     assert_data_quality(report, rows, rejected)
     assert report["data_quality"]["files"] == []
+
+
+def test_the_bundled_sample_has_closed_mondays_and_compares_trading_days(run_main, tmp_path):
+    """Issue 10's acceptance on data/sample_sales.csv (closed on Mondays): no closed Monday reads "Decline -100 %",
+    and the headline change compares the last trading day with the trading day before it."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_sales.csv"
+    output = tmp_path / "out"
+
+    assert_run_succeeded(run_main("--csv", str(sample), "--output-dir", str(output)))
+
+    report = load_report(output / "report.json")
+    totals = daily_revenue(read_csv(sample)[0])
+    first, last = min(totals), max(totals)
+    mondays = [first + timedelta(n) for n in range((last - first).days + 1) if (first + timedelta(n)).weekday() == 0]
+    assert mondays and not any(day in totals for day in mondays)  # the sample never sells on a Monday
+    by_day = {day["date"]: day for day in report["trend_analysis"]["days"]}
+    for monday in mondays:
+        assert (by_day[monday.isoformat()]["trend"], by_day[monday.isoformat()]["change_pct"]) == ("Closed", None)
+    assert not any(day["change_pct"] == Decimal("-100") for day in by_day.values())
+    trading = sorted(totals)
+    latest = report["executive_summary"]["latest_change"]
+    assert latest["date"] == trading[-1].isoformat()
+    assert latest["change_pct"] == rounded(Fraction(totals[trading[-1]] - totals[trading[-2]])
+                                           / Fraction(totals[trading[-2]]) * 100)
+    assert report["calendar"]["closed_weekdays_detected"] == ["Monday"]
+    assert report["executive_summary"]["closed_days"] == len(mondays)
+    assert date.fromisoformat(report["prediction"]["date"]).weekday() != 0
