@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import re
 import sys
@@ -203,7 +204,7 @@ def evaluate(shared: Path, dataset: Dataset, eval_days: int, fit_days: int,
         if position % 14 == 13:
             print(f"  {dataset.name}: {position + 1}/{len(targets)} days", file=sys.stderr, flush=True)
     history = [values[i] for i in trading if i < targets[0]]
-    scale = sum(abs(b - a) for a, b in zip(history, history[1:], strict=False)) / (len(history) - 1)
+    scale = sum(abs(b - a) for a, b in itertools.pairwise(history)) / (len(history) - 1)
     facts = {"days": len(days), "trading_days": len(trading), "closed_days": len(days) - len(trading),
              "first": days[0], "last": days[-1], "scale": scale,
              "volume": sum(abs(values[index]) for index in targets)}
