@@ -1,4 +1,4 @@
--- AutoSight schema, version 3: one sales_data table instead of a partition per file.
+-- AutoSight schema, version 4: one sales_data table instead of a partition per file.
 --
 -- Measured (bench/storage_design.py, docs/SCALING.md): with a partition per file the load of a small file
 -- grew from 5 to 26 ms as the files reached 3,650, planning any query on sales_data took 0.4 s, and on Citus
