@@ -225,6 +225,8 @@ def _head_lines(head: bytes, codec: str, path: Path) -> list[str]:
         text = decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
         raise _undecodable(path, head, error, codec) from None
+    except UnicodeError as error:  # e.g. UTF-16 without a byte-order mark
+        raise _no_byte_order(path, error, codec) from None
     return [line for line in text.replace("\ufeff", "", 1).splitlines() if line.strip()]
 
 
@@ -319,3 +321,10 @@ def _check_decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, path: Path,
         decoder.decode(chunk, final=final)
     except UnicodeDecodeError as error:
         raise _undecodable(path, chunk, error, codec, offset=lines_before) from None
+    except UnicodeError as error:
+        raise _no_byte_order(path, error, codec) from None
+
+
+def _no_byte_order(path: Path, error: UnicodeError, codec: str) -> InputRefused:
+    return InputRefused(f"{path}: cannot be read as {codec}: {error}; pass --encoding with the byte order, "
+                        "e.g. --encoding utf-16-le")

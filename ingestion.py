@@ -215,9 +215,10 @@ def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayou
     """The file's rows and its rollup, by the fast path when it applies."""
     base_options: dict[str, object] = {"encoding": layout.encoding, "delimiter": layout.delimiter,
                                        "column_map": options.column_map}
-    if _fast_path_applies(layout, scan, options) and try_fast_path(cursor, path, layout, scan, file_id, options.bounds):
-        counts = RowCounts(read=scan.data_lines, loaded=scan.data_lines)
-        return counts, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
+    if _fast_path_applies(layout, scan, options):
+        fast = try_fast_path(cursor, path, layout, scan, file_id, options.bounds, rejects)
+        if fast is not None:
+            return fast, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
     date_format, decimal_comma = file_conventions(path, layout, scan, options.date_format)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
         counts = validate_rows(path, layout, scan, date_format, decimal_comma, options.bounds, good_rows, rejects)

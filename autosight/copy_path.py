@@ -1,24 +1,32 @@
-"""The fast path: a plain COPY of a clean canonical file, every line checked on its way to the server.
+"""The fast path: a plain COPY of a canonical file, every line checked on its way to the server.
 
-``CleanLines`` tells, chunk by chunk while the file streams into COPY, whether every data line is one that
-a plain COPY reads exactly as the validating path would; ``try_fast_path`` runs the COPY inside a savepoint
-and keeps it only when every line was clean and the stored product names are the ones the gate would store.
+``CleanLines`` tells, chunk by chunk while the file streams into COPY, which data lines a plain COPY reads
+exactly as the row gate would (and within its bounds); the others (a few rejects, a blank line, an amount
+with a currency sign) are diverted: kept out of the COPY and put through the row gate afterwards, with their
+line numbers. ``try_fast_path`` runs all of it inside a savepoint and keeps the result only when the file
+stores exactly what the validating path would store; otherwise the file takes the validating path whole.
 """
 
 from __future__ import annotations
 
+import calendar
+import csv
 import io
 import re
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import IO
 
 import psycopg2
 import psycopg2.extensions
 
+import csv_values
 from autosight.file_ledger import COPY_CHUNK_BYTES, build_rollup, copy_into
 from autosight.progress import progress
-from autosight.row_gate import Bounds, product_name
+from autosight.row_gate import Bounds, RawText, Reason, RowCounts, RowParser, SaleRow, product_name
 from autosight.transactions import savepoint
 from csv_format import FileLayout, FileScan, open_scanned
 from errors import first_line
@@ -27,18 +35,32 @@ from logger_config import get_logger
 log = get_logger(__name__)
 
 LOG_EVERY_ROWS = 1_000_000
+# Diverted lines are kept in memory until the COPY ends: beyond these, the file takes the validating path.
+MAX_DIVERTED_LINES = 1_000
+MAX_DIVERTED_BYTES = 8 << 20
+# What the diverted rows that pass the gate are COPYed as (the validating path's columns).
+DIVERTED_COLUMNS = ("sale_date", "product_name", "quantity", "price", "line_total")
+
+
+@dataclass
+class Diverted:
+    """The data lines kept out of the COPY: (physical line number, bytes without the line break)."""
+
+    lines: list[tuple[int, bytes]] = field(default_factory=list)
+    size: int = 0
 
 
 class CleanLines:
-    """Checks the data lines of a canonical file as its bytes stream by, one regular expression per chunk.
+    """Sorts the data lines of a canonical file as its bytes stream by, one regular expression per run of lines.
 
-    A clean line is one record on one line whose fields a plain COPY and the validating path read the same
-    way: an ISO date, a whole quantity and a plain non-negative price (no minus, exponent, thousands separator
-    or currency) with fewer whole digits than their bounds allow, each optionally quoted, and a product field
-    that is either unquoted (no quote, delimiter or line break) or quoted without a line break. Values either
-    side accepts and the other does not (``0x1F``, ``1e3``, ``NaN``, ``1_000`` for PostgreSQL; ``$5`` or
-    ``2.0`` for Python) are not clean, so such a file takes the validating path. Product names are checked
-    after the COPY.
+    A clean line is one record on one line whose fields a plain COPY and the row gate read the same way, and
+    which the gate admits: an ISO date within the bounds, a whole quantity and a plain non-negative price (no
+    minus, exponent, thousands separator or currency) with fewer whole digits than their bounds allow, each
+    optionally quoted, and a product field that is either unquoted (no quote, delimiter or line break) or
+    quoted without a line break. Values either side accepts and the other does not (``0x1F``, ``1e3``, ``NaN``,
+    ``1_000`` for PostgreSQL; ``$5`` or ``2.0`` for Python) are not clean. Product names are checked after the
+    COPY. Lines that are not clean are diverted (``diverted``); ``abandoned`` says why the file cannot take
+    the fast path at all (then the stream ends early).
     """
 
     def __init__(self, layout: FileLayout, bounds: Bounds) -> None:
@@ -47,49 +69,85 @@ class CleanLines:
         self._last_line = re.compile(line)
         self._carry = b""
         self._in_header = True
-        self.clean = True
-        self.lines = 0  # data lines found clean so far
+        self.abandoned: str | None = None
+        self.lines = 0  # data lines seen so far, clean or diverted
+        self.clean_lines = 0
+        self.diverted = Diverted()
 
-    def feed(self, chunk: bytes) -> bool:
-        """Check the complete lines in ``carry + chunk``; False from the first line that is not clean on."""
-        if not self.clean:
-            return False
+    def feed(self, chunk: bytes) -> bytes:
+        """The clean lines of ``carry + chunk`` (with the header, first), to be COPYed; the others diverted."""
+        if self.abandoned:
+            return b""
         data = self._carry + chunk
         start = 0
+        pieces: list[bytes] = []
         if self._in_header:
             start = data.find(b"\n") + 1
             if start == 0:
                 self._carry = data
-                return True
+                return b""
+            if not data[:start].strip(b" \t\r\n\xef\xbb\xbf"):
+                self._abandon("the file does not begin with its header")
+                return b""
+            pieces.append(data[:start])
             self._in_header = False
         end = data.rfind(b"\n") + 1
-        if end > start:
-            self.clean = self._lines.fullmatch(data, start, end) is not None
-            self.lines += data.count(b"\n", start, end) if self.clean else 0
-            start = end
-        self._carry = data[start:]
-        return self.clean
+        position = start
+        while position < end and not self.abandoned:
+            stop = self._lines.match(data, position, end).end()  # type: ignore[union-attr]  # matches empty
+            if stop > position:
+                pieces.append(data[position:stop])
+                count = data.count(b"\n", position, stop)
+                self.lines += count
+                self.clean_lines += count
+            if stop >= end:
+                break
+            line_end = data.index(b"\n", stop)
+            self._divert(data[stop:line_end])
+            position = line_end + 1
+        self._carry = data[max(end, start):]
+        return b"" if self.abandoned else b"".join(pieces)
 
-    def finish(self) -> bool:
-        """Whether every data line was clean, including a last line without a line break."""
-        if self.clean and self._carry and not self._in_header:
-            self.clean = self._last_line.fullmatch(self._carry) is not None
+    def finish(self) -> bytes:
+        """The last line when it has no line break: to be COPYed if clean, else diverted."""
+        carry, self._carry = self._carry, b""
+        if self.abandoned or not carry or self._in_header:
+            return b""
+        if self._last_line.fullmatch(carry):
             self.lines += 1
-            self._carry = b""
-        return self.clean
+            self.clean_lines += 1
+            return carry
+        self._divert(carry)
+        return b""
+
+    def _divert(self, line: bytes) -> None:
+        self.lines += 1
+        diverted = self.diverted
+        if len(diverted.lines) >= MAX_DIVERTED_LINES or diverted.size + len(line) > MAX_DIVERTED_BYTES:
+            self._abandon(f"more than {MAX_DIVERTED_LINES} lines (or {MAX_DIVERTED_BYTES >> 20} MB) not in the "
+                          "plain canonical shape")
+        elif b"\r" in line.rstrip(b"\r"):
+            self._abandon(f"line {self.lines + 1} has a carriage return inside it")
+        else:
+            diverted.lines.append((self.lines + 1, line))  # the header is line 1
+            diverted.size += len(line)
+
+    def _abandon(self, why: str) -> None:
+        self.abandoned = self.abandoned or why
 
 
 def _clean_line_pattern(layout: FileLayout, bounds: Bounds) -> bytes:
     """The fields of a clean line in header order, joined by the delimiter; an optional CR at the end.
 
-    A quantity or price has fewer whole digits than its bound, so that any clean value is within bounds.
+    A date is within the bounds and a quantity or price has fewer whole digits than its bound, so that every
+    clean value is one the gate admits.
     """
     delimiter = re.escape(layout.delimiter.encode())
     unquoted_product = rb'[^"' + delimiter + rb"\r\n]++"
     quantity_digits = _digits_below(bounds.max_quantity)
     price_digits = _digits_below(int(bounds.max_unit_price))
     fields = {
-        "sale_date": _optionally_quoted(rb"\d{4}-\d{2}-\d{2}"),
+        "sale_date": _optionally_quoted(date_pattern(bounds.earliest_date, bounds.latest_date)),
         "quantity": _optionally_quoted(rb"[+-]?+\d{1,%d}+" % quantity_digits),
         "price": _optionally_quoted(rb"\+?+(?:\d{1,%d}+(?:\.\d{0,30}+)?+|\.\d{1,30}+)" % price_digits),
         "product_name": rb'(?:"[^"\r\n]*+(?:""[^"\r\n]*+)*+"|' + unquoted_product + rb")",
@@ -107,51 +165,156 @@ def _optionally_quoted(pattern: bytes) -> bytes:
     return rb'(?:"' + pattern + rb'"|' + pattern + rb")"
 
 
+_ANY_MONTH_DAY = (rb"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+                  rb"|02-(?:0[1-9]|1\d|2[0-8]))")
+
+
+def date_pattern(first: date, last: date) -> bytes:
+    """A regular expression matching exactly the ISO dates from ``first`` to ``last`` (valid calendar dates)."""
+    if first > last:
+        return rb"(?!)"
+    if first.year == last.year:
+        return _year_span(first.year, first, last)
+    branches = []
+    inner = range(first.year + 1, last.year)
+    if inner:
+        branches.append(rb"(?:" + b"|".join(b"%d" % year for year in inner) + rb")-" + _ANY_MONTH_DAY)
+        leap = [b"%d" % year for year in inner if calendar.isleap(year)]
+        if leap:
+            branches.append(rb"(?:" + b"|".join(leap) + rb")-02-29")
+    branches.append(_year_span(last.year, date(last.year, 1, 1), last))
+    branches.append(_year_span(first.year, first, date(first.year, 12, 31)))
+    return rb"(?:" + b"|".join(branches) + rb")"
+
+
+def _year_span(year: int, first: date, last: date) -> bytes:
+    months = []
+    for month in range(first.month, last.month + 1):
+        low = first.day if month == first.month else 1
+        high = last.day if month == last.month else calendar.monthrange(year, month)[1]
+        days = b"|".join(b"%02d" % day for day in range(low, high + 1))
+        months.append(b"%02d-(?:%s)" % (month, days))
+    return b"%d-(?:%s)" % (year, b"|".join(months))
+
+
+# ---------------------------------------------------------------------------------------------
+# The COPY
+
+
 def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan,
-                  file_id: int, bounds: Bounds) -> bool:
-    """COPY the file as it is, checking its lines as they stream by; keep the result only if all were clean.
+                  file_id: int, bounds: Bounds, rejects: IO[str]) -> RowCounts | None:
+    """COPY the file's clean lines, put the diverted ones through the gate; the counts, or None when the file
+    must take the validating path (nothing of this attempt is then kept).
 
     The check runs in this process while the server parses the previous chunk, so it costs next to nothing
-    in elapsed time. Everything happens inside a savepoint: a line that is not clean (see ``CleanLines``)
-    ends the COPY early, and a value COPY refuses or a product name the validating path would store
-    differently rolls the file back to the validating path.
+    in elapsed time. Everything happens inside a savepoint: a value COPY refuses, a diverted line the file's
+    conventions do not allow, or a product name the gate would store differently rolls it all back.
     """
     lines = CleanLines(layout, bounds)
     columns = [name for name, _ in sorted(layout.columns.items(), key=lambda item: item[1])]
     with savepoint(cursor, "fast_path") as point:
+        outcome: RowCounts | str
         try:
             with open_scanned(path, scan) as stream, progress(path, "loading") as on_bytes:
                 reader = _CheckingReader(stream, lines, on_bytes, path)
                 cursor.copy_expert(copy_into(columns, layout.delimiter, header=True), reader,
                                    size=COPY_CHUNK_BYTES)
-            doubt = _fast_path_doubt(cursor, file_id, lines, scan, bounds)
+            outcome = _after_copy(cursor, file_id, layout, lines, bounds, rejects)
         except (psycopg2.DataError, psycopg2.IntegrityError) as error:
-            doubt = _shape_doubt(lines) or f"COPY refused a value: {first_line(error)}"
-        if doubt is not None:
-            log.info("file %s: plain COPY not usable (%s); validating rows", path, doubt)
+            outcome = lines.abandoned or f"COPY refused a value: {first_line(error)}"
+        if isinstance(outcome, str):
+            log.info("file %s: plain COPY not usable (%s); validating rows", path, outcome)
             point.rollback()
-    return doubt is None
+            return None
+    return outcome
 
 
-def _fast_path_doubt(cursor: psycopg2.extensions.cursor, file_id: int, lines: CleanLines, scan: FileScan,
-                     bounds: Bounds) -> str | None:
-    """Why the COPYed rows might differ from what the validating path would store, or None; builds the rollup."""
-    if not lines.finish():
-        return _shape_doubt(lines)
-    if not cursor.rowcount == lines.lines == scan.data_lines:
-        return f"{cursor.rowcount} records for {scan.data_lines} lines"
+def _after_copy(cursor: psycopg2.extensions.cursor, file_id: int, layout: FileLayout, lines: CleanLines,
+                bounds: Bounds, rejects: IO[str]) -> RowCounts | str:
+    """The diverted rows through the gate and the rollup built: the counts, or why the fast path cannot stand."""
+    if lines.abandoned:
+        return lines.abandoned
+    if cursor.rowcount != lines.clean_lines:
+        return f"{cursor.rowcount} records for {lines.clean_lines} clean lines"
+    records = _diverted_records(lines.diverted, layout.delimiter)
+    if isinstance(records, str):
+        return records
+    shaped = [row for _, row in records if len(row) == len(layout.header)]
+    money_column = layout.columns["revenue" if "revenue" in layout.columns else "price"]
+    if csv_values.uses_decimal_comma(row[money_column] for row in shaped):
+        return "a diverted amount has a decimal comma"  # a clean price has none: only these rows can say
+    counts = RowCounts(read=lines.clean_lines, loaded=lines.clean_lines)
+    good, rejected = _gate(RowParser(layout, csv_values.ISO_FORMAT, False, bounds), records, layout.delimiter, counts)
+    if good:
+        _copy_rows(cursor, file_id, good)
     build_rollup(cursor, file_id)
+    dates = {csv_values.strip_time(row[layout.columns["sale_date"]]) for row in shaped}
+    doubt = _date_format_doubt(cursor, file_id, dates)
+    if doubt is not None:
+        return doubt
     dates_out_of_range, names_to_check = _rollup_doubts(cursor, file_id, bounds)
     if dates_out_of_range:
         return "a date is out of range"
     if names_to_check and not _products_as_validated(cursor.connection, file_id, bounds):
         return "a product name is empty, too long, has control characters or spaces around it"
-    return None
+    csv.writer(rejects).writerows(rejected)
+    return counts
 
 
-def _shape_doubt(lines: CleanLines) -> str | None:
-    """Why not every line seen was clean (the COPY then stopped early, possibly mid-line), or None."""
-    return None if lines.clean else f"a line after line {lines.lines + 1} is not in the plain canonical shape"
+def _diverted_records(diverted: Diverted, delimiter: str) -> list[tuple[int, list[str]]] | str:
+    """(line number, fields) of the diverted lines that are records (blank ones are not); a line that is not a
+    whole record on its own (a quoted field running on) means the file needs the validating path."""
+    records = []
+    for line_no, raw in diverted.lines:
+        reader = csv.reader(iter((raw.decode("utf-8") + "\n", "\n")), delimiter=delimiter)
+        row = next(reader)
+        if reader.line_num != 1:
+            return f"line {line_no} starts a record that runs over several lines"
+        if row and (row[0].strip() or any(value.strip() for value in row)):
+            records.append((line_no, row))
+    return records
+
+
+def _date_format_doubt(cursor: psycopg2.extensions.cursor, file_id: int, diverted_dates: set[str]) -> str | None:
+    """Why the validating path would choose another date format than ISO, or None.
+
+    A clean line's date is ISO, and an ISO date fits no other candidate format: ISO reads at least the distinct
+    dates of the rollup, and wins ties, so only more distinct diverted dates than that can outvote it.
+    """
+    if not diverted_dates:
+        return None
+    cursor.execute("SELECT DISTINCT sale_date::text FROM sales_daily_product WHERE file_id = %s", (file_id,))
+    iso_dates = {text for (text,) in cursor.fetchall()}
+    if len(iso_dates) >= len(diverted_dates):
+        return None
+    try:
+        chosen = csv_values.choose_date_format(iso_dates | diverted_dates)
+    except csv_values.DateFormatError as error:
+        return str(error)
+    return None if chosen == csv_values.ISO_FORMAT else f"the dates may be {chosen}"
+
+
+def _gate(parser: RowParser, records: list[tuple[int, list[str]]], delimiter: str,
+          counts: RowCounts) -> tuple[list[SaleRow], list[tuple[int, str, str]]]:
+    good: list[SaleRow] = []
+    rejected: list[tuple[int, str, str]] = []
+    raw = RawText(delimiter)
+    for line_no, row in records:
+        parsed = parser.parse(row)
+        if isinstance(parsed, Reason):
+            counts.reject(parsed)
+            rejected.append((line_no, parsed.value, raw.text(row)))
+        else:
+            counts.load()
+            good.append(parsed)
+    return good, rejected
+
+
+def _copy_rows(cursor: psycopg2.extensions.cursor, file_id: int, rows: list[SaleRow]) -> None:
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(rows)
+        stream.seek(0)
+        cursor.copy_expert(copy_into(DIVERTED_COLUMNS, ",", header=False), stream, size=COPY_CHUNK_BYTES)
 
 
 # The file's distinct product names that need a look in Python (see _products_as_validated).
@@ -185,8 +348,8 @@ def _products_as_validated(connection: psycopg2.extensions.connection, file_id: 
 
 
 class _CheckingReader(io.RawIOBase):
-    """The file's bytes on their way to COPY: checked by ``CleanLines`` (the stream ends early at the first line
-    that is not clean), counted for the progress bar, and logged every million lines for whoever reads the log."""
+    """The file's clean lines on their way to COPY (``CleanLines`` diverts the others, or ends the stream early
+    when the file cannot take the fast path), counted for the progress bar, and logged every million lines."""
 
     def __init__(self, stream: IO[bytes], lines: CleanLines, on_bytes: Callable[[int], object], path: Path) -> None:
         self._stream = stream
@@ -199,11 +362,14 @@ class _CheckingReader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        if not self._lines.feed(data):
-            return b""
-        self._on_bytes(len(data))
-        if self._lines.lines // LOG_EVERY_ROWS > self._logged_millions:
-            self._logged_millions = self._lines.lines // LOG_EVERY_ROWS
-            log.info("file %s: %d lines copied", self._path, self._lines.lines)
-        return data
+        while True:
+            data = self._stream.read(size)
+            if not data:
+                return self._lines.finish()
+            self._on_bytes(len(data))
+            clean = self._lines.feed(data)
+            if self._lines.lines // LOG_EVERY_ROWS > self._logged_millions:
+                self._logged_millions = self._lines.lines // LOG_EVERY_ROWS
+                log.info("file %s: %d lines copied", self._path, self._lines.lines)
+            if clean or self._lines.abandoned:
+                return clean

@@ -256,19 +256,23 @@ ODD_DAY = "2024-01-20"
 MUGS = "".join(f"2024-01-{day:02d},Mug,1,4.00\n" for day in range(1, 16))
 
 
+# Changed on purpose (issue 13.3): a line that is not clean used to send the whole file down the validating path
+# ("validated"); it is now diverted from the COPY and read by the row gate alone, so the file keeps the fast path
+# ("copy"). What is stored (or rejected) for the line is unchanged: that is what these cases check.
 @pytest.mark.parametrize(("odd_line", "path", "reasons", "stored"), [
-    # PostgreSQL's input functions accept these; the validating path does not, so no plain COPY.
-    (f"{ODD_DAY},Tea,0x1F,2.50", "validated", {"bad_quantity": 1}, None),
-    (f"{ODD_DAY},Tea,1_000,2.50", "validated", {"bad_quantity": 1}, None),
-    (f"{ODD_DAY},Tea,1,1e3", "validated", {"bad_price": 1}, None),
-    (f"{ODD_DAY},Tea,1,NaN", "validated", {"bad_price": 1}, None),
-    (f"{ODD_DAY},Tea,1,Infinity", "validated", {"bad_price": 1}, None),
-    ("20240120,Tea,1,2.50", "validated", {"bad_date": 1}, None),
-    ("Jan 20 2024,Tea,1,2.50", "validated", {"bad_date": 1}, None),
-    # Read differently: Python trims every kind of space, and takes quotes inside an unquoted field literally.
+    # PostgreSQL's input functions accept these; the row gate does not, so they are never COPYed as they are.
+    (f"{ODD_DAY},Tea,0x1F,2.50", "copy", {"bad_quantity": 1}, None),
+    (f"{ODD_DAY},Tea,1_000,2.50", "copy", {"bad_quantity": 1}, None),
+    (f"{ODD_DAY},Tea,1,1e3", "copy", {"bad_price": 1}, None),
+    (f"{ODD_DAY},Tea,1,NaN", "copy", {"bad_price": 1}, None),
+    (f"{ODD_DAY},Tea,1,Infinity", "copy", {"bad_price": 1}, None),
+    ("20240120,Tea,1,2.50", "copy", {"bad_date": 1}, None),
+    ("Jan 20 2024,Tea,1,2.50", "copy", {"bad_date": 1}, None),
+    # Read differently: Python trims every kind of space (the COPYed name is then not the gate's: the whole
+    # file is validated), and takes quotes inside an unquoted field literally (the line is diverted).
     (f"{ODD_DAY},Tea\t,3,2.50", "validated", {}, ("Tea", 3, "2.50")),
     (f"{ODD_DAY},\u00a0Tea,3,2.50", "validated", {}, ("Tea", 3, "2.50")),
-    (f'{ODD_DAY},Tea "Green" Leaf,3,2.50', "validated", {}, ('Tea "Green" Leaf', 3, "2.50")),
+    (f'{ODD_DAY},Tea "Green" Leaf,3,2.50', "copy", {}, ('Tea "Green" Leaf', 3, "2.50")),
     # Read alike by both: copied as it is.
     (f'"{ODD_DAY}","Tea, ""Green""",+3,"2.50"', "copy", {}, ('Tea, "Green"', 3, "2.50")),
 ])
@@ -287,12 +291,15 @@ def test_clean_line_check_does_not_depend_on_chunk_boundaries(chunk):
     layout = csv_format.FileLayout("utf-8-sig", ",", ["sale_date", "product_name", "quantity", "price"],
                                    {"sale_date": 0, "product_name": 1, "quantity": 2, "price": 3})
     clean = (HEADER + MUGS + '2024-01-16,"Beans, Decaf",2,9.5\r\n2024-01-17,Tea,1,.5').encode()
-    for data, expected in ((clean, True), (clean.replace(b"Mug,1,4.00\n", b"Mug,1,$4.00\n", 1), False)):
+    odd = clean.replace(b"Mug,1,4.00\n", b"Mug,1,$4.00\n", 1)
+    for data, copied, diverted in ((clean, clean, []),
+                                   (odd, clean.replace(b"2024-01-01,Mug,1,4.00\n", b""),
+                                    [(2, b"2024-01-01,Mug,1,$4.00")])):
         lines = copy_path.CleanLines(layout, Bounds())
-        for start in range(0, len(data), chunk):
-            lines.feed(data[start:start + chunk])
-        assert lines.finish() is expected
-        assert lines.lines == (17 if expected else 0)
+        sent = b"".join(lines.feed(data[start:start + chunk]) for start in range(0, len(data), chunk))
+        assert sent + lines.finish() == copied
+        assert lines.diverted.lines == diverted
+        assert (lines.lines, lines.abandoned) == (17, None)
 
 
 def test_mixed_day_first_and_month_first_dates_are_refused_not_swapped(connection, tmp_path):
