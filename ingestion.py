@@ -255,6 +255,21 @@ def _reasons_text(reasons: Counter[str]) -> str:
     return ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
 
 
+def check_stored_dates(connection: psycopg2.extensions.connection, bounds: Bounds) -> None:
+    """Refuse to analyse sales stored with dates outside the bounds (loaded by an older version, or before
+    the bounds were narrowed): a calendar of millennia would run for minutes. Names the file that holds them."""
+    with transaction(connection) as cursor:
+        cursor.execute("SELECT f.source_path, d.sale_date FROM sales_daily_product d"
+                       " JOIN loaded_files f USING (file_id) WHERE f.status = 'active'"
+                       " AND d.sale_date NOT BETWEEN %s AND %s LIMIT 1",
+                       (bounds.earliest_date, bounds.latest_date))
+        found = cursor.fetchone()
+    if found is not None:
+        raise InputRefused(f"{found[0]}: sales dated {found[1]} are stored, outside {bounds.earliest_date} .. "
+                           f"{bounds.latest_date} (EARLIEST_SALE_DATE, MAX_FUTURE_DAYS); load a corrected version "
+                           "of that file (it replaces the rows) or widen the bounds")
+
+
 # ---------------------------------------------------------------------------------------------
 # Reporting what was loaded
 

@@ -276,6 +276,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
                       refused=sum(o.status == "refused" for o in outcomes))
+    ingestion.check_stored_dates(connection, ingestion.bounds_from(settings))
     with timed_step(log, "analysis") as counts:
         period = PeriodFilter(config.date_from, config.date_to, config.days)
         analysis, quality = analyse_period(connection, period, settings, outcomes, rejects)
