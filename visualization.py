@@ -408,10 +408,16 @@ def _revenue_title(daily: Sequence[analysis_types.DailyRevenue]) -> str:
     closed = [entry for entry in daily if not entry.trading]
     if not closed:
         return title
-    weekdays = sorted({entry.day.weekday() for entry in closed
-                       if entry.closed_reason in ("closed_weekday", "detected_closed_weekday")})
-    names = "".join(f", closed {calendar.day_name[day]}s" for day in weekdays[:2])
-    return f"{title}: {len(daily) - len(closed):,} trading days{names}"
+    names = "".join(f", closed {calendar.day_name[day]}s" for day in _closed_weekdays(daily)[:2])
+    return f"{title}: {len(daily) - len(closed):,} trading days{names or f', {len(closed):,} closed'}"
+
+
+def _closed_weekdays(daily: Sequence[analysis_types.DailyRevenue]) -> list[int]:
+    """Weekdays closed on most of their days in the period (a weekday closed for a few weeks is not named)."""
+    recurring = ("closed_weekday", "detected_closed_weekday")
+    return [weekday for weekday in range(7)
+            if 2 * sum(entry.day.weekday() == weekday and entry.closed_reason in recurring for entry in daily)
+            > sum(entry.day.weekday() == weekday for entry in daily)]
 
 
 def _period_text(start: date, end: date) -> str:
