@@ -56,6 +56,9 @@ class PeriodFilter:
 
 
 TOP_PRODUCTS_FORECAST = 10  # products with a week-ahead forecast in the report (stock planning)
+# Days of each top product's history read for its forecast: the nested backtest and Holt-Winters use the last
+# ~200 trading days, so a year is enough, and a 10-year history does not make the report slower.
+PRODUCT_HISTORY_DAYS = 366
 
 
 def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFilter,
@@ -69,14 +72,19 @@ def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFil
     rules = rules or CalendarRules()
     with connection, connection.cursor() as cursor:
         _one_snapshot(cursor)
-        first_day, period = _period(cursor, period_filter)
+        first_day, last_day, period = _period(cursor, period_filter)
         log.info("analysis period %s..%s (%d days; filter %s)", period.start, period.end, period.days, period_filter)
         if first_day is None or period.start is None or period.end is None:
             return AnalysisResult(Period(None, None), [], [], [], strong_growth_pct)
-        raw_history = _daily(cursor, Period(first_day, period.end))
-        calendar = build_calendar(first_day, _sale_days(cursor), rules)
+        every_day = _daily(cursor, Period(first_day, last_day))
         products = _products(cursor, period)
-        product_histories = _product_histories(cursor, products[:TOP_PRODUCTS_FORECAST], Period(first_day, period.end))
+        product_histories = _product_histories(
+            cursor, products[:TOP_PRODUCTS_FORECAST],
+            Period(max(first_day, period.end - timedelta(days=PRODUCT_HISTORY_DAYS - 1)), period.end))
+    # The calendar is built from every day of the data: a --to that ends on a closed Monday still sees the Mondays
+    # after it, which make it a closed weekday. History, trends and forecast stop at the period's end.
+    calendar = build_calendar(first_day, [day.day for day in every_day if day.transactions > 0], rules)
+    raw_history = every_day[:(period.end - first_day).days + 1]
     history = [replace(day, closed_reason=calendar.reason(day.day)) for day in raw_history]
     all_trends = classify_trends(history, strong_growth_pct)
     in_period = slice(len(history) - period.days, len(history))
@@ -99,20 +107,21 @@ def _one_snapshot(cursor: psycopg2.extensions.cursor) -> None:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
-def _period(cursor: psycopg2.extensions.cursor, period_filter: PeriodFilter) -> tuple[date | None, Period]:
-    """(the data's first day, the requested days clipped to the data's first and last day);
+def _period(cursor: psycopg2.extensions.cursor,
+            period_filter: PeriodFilter) -> tuple[date | None, date | None, Period]:
+    """(the data's first day, its last day, the requested days clipped to them);
     Period(None, None) when no day is left."""
     cursor.execute("SELECT min(sale_date), max(sale_date) FROM sales_daily_product")
     first, last = cursor.fetchone()
     if first is None:
-        return None, Period(None, None)
+        return None, None, Period(None, None)
     end = min(period_filter.end or last, last)
     start = max(period_filter.start or first, first)
     if period_filter.last_days is not None:
         start = max(start, end - timedelta(days=period_filter.last_days - 1))
     if start > end:
-        return first, Period(None, None)
-    return first, Period(start, end)
+        return first, last, Period(None, None)
+    return first, last, Period(start, end)
 
 
 def _daily(cursor: psycopg2.extensions.cursor, period: Period) -> list[DailyRevenue]:
@@ -151,12 +160,6 @@ def _products(cursor: psycopg2.extensions.cursor, period: Period) -> list[Produc
     )
     return [ProductPerformance(name, int(quantity), revenue, share, int(rank))
             for name, quantity, revenue, share, rank in cursor.fetchall()]
-
-
-def _sale_days(cursor: psycopg2.extensions.cursor) -> list[date]:
-    """Every day with at least one sale (the whole history: detection of closed weekdays needs it)."""
-    cursor.execute("SELECT DISTINCT sale_date FROM sales_daily_product WHERE transactions > 0")
-    return [day for (day,) in cursor.fetchall()]
 
 
 def _product_histories(cursor: psycopg2.extensions.cursor, products: list[ProductPerformance],

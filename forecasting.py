@@ -498,7 +498,8 @@ def forecast_next_day(
 
     ``days`` is a gap-free calendar; ``closed_days`` are left out of what the models learn; ``is_closed_ahead``
     says which future days are closed (forecast 0). ``backtest_days`` is the window, in trading days, over which
-    the model is chosen at each origin. ``products``: revenues of products over the same days, forecast too.
+    the model is chosen at each origin. ``products``: revenues of products over the last days of ``days``
+    (all of them or fewer), forecast too.
     """
     _check_series(days, revenues)
     if not days:
@@ -519,8 +520,9 @@ def forecast_next_day(
         moving_average=moving_average_forecast(series.exact, window), window=window,
         lower=lower, upper=upper, interval_level_pct=INTERVAL_LEVEL_PCT, models=models,
         backtest=nested, interval_coverage_pct=_coverage(backtest), week=_day_forecasts(backtest, chosen, week),
-        products=[forecast_series(name, days, values, window, backtest_days, closed_days=closed_days,
-                                  is_closed_ahead=closed_ahead) for name, values in (products or {}).items()],
+        products=[forecast_series(name, days[len(days) - len(values):], values, window, backtest_days,
+                                  closed_days=closed_days, is_closed_ahead=closed_ahead)
+                  for name, values in (products or {}).items()],
     )
 
 
