@@ -160,9 +160,9 @@ def test_a_get_cannot_write(environ):
     """Reads run in READ ONLY transactions: the pooled connections refuse any write."""
     with api_client(environ) as client:
         source = client.app.state.source  # type: ignore[attr-defined]
-        with source.reading() as connection, connection.cursor() as cursor:
-            with pytest.raises(Exception, match="read-only transaction"):
-                cursor.execute("CREATE TABLE intruder (x int)")
+        with source.reading() as connection, connection.cursor() as cursor, \
+                pytest.raises(Exception, match="read-only transaction"):
+            cursor.execute("CREATE TABLE intruder (x int)")
 
 
 def test_cors_is_off_unless_configured(environ):

@@ -31,7 +31,9 @@ function niceTicks(low, high, count) {
   const power = Math.pow(10, Math.floor(Math.log10(rough)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough) || rough;
   const ticks = [];
-  for (let t = Math.ceil(low / step) * step; t <= high + step * 1e-9; t += step) ticks.push(t);
+  // From the step at or below the lowest value to the one at or above the highest: nothing is drawn outside.
+  const last = Math.ceil(high / step - 1e-9) * step;
+  for (let t = Math.floor(low / step + 1e-9) * step; t <= last + step * 1e-9; t += step) ticks.push(t);
   return ticks;
 }
 

@@ -4,7 +4,7 @@
 const API = "/api/v1";
 const TOP_PRODUCTS = 15;
 const REJECTS_PAGE = 20;
-const state = { period: { days: "90" }, currency: null, products: [], showAll: false, selected: null,
+const state = { period: { days: "90" }, currency: null, closedDates: new Set(), products: [], showAll: false, selected: null,
   rejects: { fileId: null, offset: 0, total: 0 }, forecast: null };
 
 const $ = (id) => document.getElementById(id);
@@ -166,6 +166,7 @@ function forecastPoints(days) {
 }
 
 function renderRevenue(days, forecast) {
+  state.closedDates = new Set(days.days.filter((d) => d.trend === "Closed").map((d) => d.date));
   const points = days.days.map((d) => ({ date: d.date, value: d.revenue, closed: d.trend === "Closed", info: dayInfo(d) }));
   const week = forecast.week || (forecast.date ? [{ date: forecast.date, value: forecast.value, lower: forecast.lower, upper: forecast.upper, closed: false }] : []);
   const legend = $("revenue-legend");
@@ -219,8 +220,8 @@ async function selectProduct(name) {
   $("product-note").textContent = `#${detail.rank} · ${money(detail.revenue)} · ${detail.quantity.toLocaleString("en-US")} units`;
   $("product-hint").hidden = true;
   const own = (state.forecast.products || []).find((p) => p.product === name);
-  const points = detail.days.map((d) => ({ date: d.date, value: d.revenue, closed: false,
-    info: [d.date, money(d.revenue), `${d.quantity} units in ${d.transactions} sales`] }));
+  const points = detail.days.map((d) => ({ date: d.date, value: d.revenue, closed: state.closedDates.has(d.date),
+    info: state.closedDates.has(d.date) ? [d.date, "closed"] : [d.date, money(d.revenue), `${d.quantity} units in ${d.transactions} sales`] }));
   window.AutoSightCharts.timeChart($("product-chart"), { points, forecast: own ? forecastPoints(own.days) : [], height: 220 }, tooltip);
 }
 

@@ -1,0 +1,183 @@
+"""The dashboard in a real browser: loads without a console error or an outside request, shows the API's
+figures, and the period picker and the product drill-down change what is shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_helpers import PROJECT_DIR, run_main
+from browser import chromium
+from test_report_figures import write_csv
+
+from autosight import scratch
+from settings import SETTING_NAMES
+
+SCREENSHOTS = Path(os.environ.get("AUTOSIGHT_SCREENSHOTS", tempfile.gettempdir())) / "autosight-dashboard"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(server_dsn: str) -> Iterator[str]:
+    """``python api.py`` over the generated shop (closed Sundays and holidays, returns, two rejected rows)."""
+    with tempfile.TemporaryDirectory(prefix="autosight-dash-") as folder, \
+            scratch.scratch_database(server_dsn, "autosight_dash") as dsn:
+        tmp = Path(folder)
+        result = run_main(dsn, tmp, "--csv", str(write_csv(tmp / "shop.csv")), "--output-dir", str(tmp / "out"),
+                          env={"CURRENCY": "EUR"})
+        assert result.returncode == 0, result.stderr
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        env.update(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"), CURRENCY="EUR")
+        process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "api.py"), "--port", str(port)], cwd=tmp,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait(base, process)
+            yield base
+        finally:
+            process.terminate()
+            process.communicate(timeout=30)
+
+
+def _wait(base: str, process: subprocess.Popen[str]) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise AssertionError(f"api.py exited: {process.communicate()[1]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("api.py did not answer")
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    """A page of the dashboard, recording console errors, page errors and every request it makes."""
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.problems = []  # type: ignore[attr-defined]
+        page.requests = []  # type: ignore[attr-defined]
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        page.on("request", lambda request: page.requests.append(request.url))
+        yield page
+        context.close()
+
+
+def money(value: float) -> str:
+    return f"{value:,.2f} EUR"
+
+
+def api(server: str, path: str, **params: str) -> Any:
+    return httpx.get(f"{server}/api/v1{path}", params=params, timeout=30).json()
+
+
+def kpi(page: Any, name: str) -> str:
+    return str(page.locator(f"#kpi-{name} .value").inner_text())
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def open_dashboard(page: Any, server: str, query: str = "") -> None:
+    page.goto(f"{server}/{query}")
+    page.wait_for_selector("#kpi-revenue")
+    page.wait_for_selector("#files-table tbody tr")
+
+
+def test_the_dashboard_loads_cleanly_and_shows_the_apis_figures(page, server):
+    open_dashboard(page, server)
+    shot(page, "default")
+
+    summary = api(server, "/summary", days="90")
+    figures = summary["executive_summary"]
+    assert page.problems == []
+    assert all(url.startswith(server) for url in page.requests), page.requests
+    assert kpi(page, "revenue") == money(figures["total_revenue"])
+    assert kpi(page, "average") == money(figures["average_daily_revenue"])
+    assert kpi(page, "top") == figures["top_product"]["product"]
+    assert kpi(page, "forecast") == money(api(server, "/forecast", days="90")["value"])
+    period = summary["period"]
+    assert page.locator("#period-text").inner_text().startswith(f"{period['start']} → {period['end']}")
+    assert page.locator("#revenue-chart .revenue-line").count() == 1
+    assert page.locator("#revenue-chart .closed-day").count() > 0  # Sundays and holidays
+    assert page.locator("#revenue-chart .forecast-band").count() == 1
+    assert page.locator("#heatmap .heat-cell").count() == period["days"]
+    products = api(server, "/products", days="90", limit="1000")["items"]
+    assert page.locator("#products-table tbody tr").count() == min(len(products), 15)
+    assert page.locator("#products-table tbody tr").first.get_attribute("data-product") == products[0]["product"]
+
+
+def test_the_period_picker_changes_the_figures(page, server):
+    from playwright.sync_api import expect
+
+    open_dashboard(page, server)
+    page.click(".presets button[data-days='30']")
+    expect(page.locator("#period-text")).to_contain_text("30 days")
+    last_30 = api(server, "/summary", days="30")["executive_summary"]["total_revenue"]
+    assert kpi(page, "revenue") == money(last_30)
+
+    page.click(".presets button[data-days='']")
+    expect(page.locator("#period-text")).to_contain_text("69 days")
+    everything = api(server, "/summary")["executive_summary"]["total_revenue"]
+    assert kpi(page, "revenue") == money(everything) != money(last_30)
+
+    page.fill("#from", "2024-01-15")
+    page.fill("#to", "2024-02-11")
+    page.click("#period-form button[type=submit]")
+    expect(page.locator("#period-text")).to_contain_text("2024-01-15 → 2024-02-11")
+    chosen = api(server, "/summary", **{"from": "2024-01-15", "to": "2024-02-11"})["executive_summary"]
+    assert kpi(page, "revenue") == money(chosen["total_revenue"])
+    assert page.locator("#heatmap .heat-cell").count() == 28
+    assert "from=2024-01-15" in page.url
+    shot(page, "period")
+    assert page.problems == []
+
+
+def test_the_product_drill_down_shows_one_product(page, server):
+    open_dashboard(page, server, "?days=")
+    row = page.locator("#products-table tbody tr").nth(1)
+    name = row.get_attribute("data-product")
+    row.click()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#product-title")).to_have_text(name)
+    detail = api(server, f"/products/{name}")
+
+    assert money(detail["revenue"]) in page.locator("#product-note").inner_text()
+    assert page.locator("#product-chart .revenue-line").count() == 1
+    assert "selected" in (row.get_attribute("class") or "")
+    shot(page, "product")
+    assert page.problems == []
+
+
+def test_a_files_rejected_rows_are_listed_with_line_numbers(page, server):
+    open_dashboard(page, server)
+    page.locator("#files-table tbody tr.clickable").first.click()
+    page.wait_for_selector("#rejects-table tbody tr")
+    lines = page.locator("#rejects-table tbody tr td:first-child").all_inner_texts()
+    file_id = api(server, "/files")["items"][0]["file_id"]
+    expected = [str(row["line"]) for row in api(server, f"/files/{file_id}/rejects")["items"]]
+    assert lines == expected and len(lines) == 2
+    shot(page, "rejects")

@@ -1,0 +1,69 @@
+"""report.html: written beside report.json by every batch run, self-contained, escaped, readable offline."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+from api_helpers import run_main
+from browser import chromium
+from test_report_figures import write_csv
+
+from autosight.html_report import render_report_html
+
+
+def batch(database_url: str, tmp_path: Path) -> Path:
+    output = tmp_path / "out"
+    result = run_main(database_url, tmp_path, "--csv", str(write_csv(tmp_path / "shop.csv")),
+                      "--output-dir", str(output), env={"CURRENCY": "EUR"})
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def test_every_batch_run_writes_a_private_self_contained_report_html(database_url, tmp_path):
+    output = batch(database_url, tmp_path)
+    html = (output / "report.html").read_text(encoding="utf-8")
+    report = json.loads((output / "report.json").read_text())
+
+    assert stat.S_IMODE((output / "report.html").stat().st_mode) == 0o600
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing fetched from anywhere
+    assert "@import" not in html and "url(" not in html
+    total = f"{report['executive_summary']['total_revenue']:,.2f} EUR"
+    assert total in html
+    for product in report["product_performance"]:
+        assert product["product"] in html
+    assert list(output.glob(".*.tmp")) == []
+
+
+def test_text_from_the_data_is_escaped():
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    report["product_performance"][0]["product"] = "<script>alert('x')</script> & Co"
+    report["executive_summary"]["top_product"]["product"] = "<img src=x onerror=alert(1)>"
+
+    html = render_report_html(report)
+
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; Co" in html
+
+
+def test_report_html_renders_with_the_network_disabled(database_url, tmp_path):
+    output = batch(database_url, tmp_path)
+    with chromium() as browser:
+        context = browser.new_context(offline=True, viewport={"width": 900, "height": 1200})
+        page = context.new_page()
+        failed: list[str] = []
+        errors: list[str] = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.goto((output / "report.html").as_uri())
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        charts = page.locator("svg").count()
+        title = page.title()
+        width = page.evaluate("document.querySelector('svg').getBoundingClientRect().width")
+        context.close()
+    assert failed == [] and errors == []
+    assert charts >= 2 and width > 300
+    assert title.startswith("AutoSight sales report 2024-01-01")
