@@ -57,6 +57,7 @@ def _history_generator():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("bench_analysis", PROJECT_DIR / "bench" / "analysis.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -76,7 +76,7 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
             stack.callback(source.close)
             app.state.scheduler = None
             if web.schedules_inbox and web.inbox_dir is not None and web.inbox_interval_minutes is not None:
-                scheduler = InboxScheduler(target, web.inbox_dir, web.inbox_interval_minutes)
+                scheduler = InboxScheduler(target, web.inbox_dir, web.inbox_interval_minutes, source.forget_version)
                 app.state.scheduler = scheduler
                 scheduler.start()
                 stack.callback(scheduler.stop)

@@ -32,11 +32,11 @@ def _check(request: Request, credentials: HTTPAuthorizationCredentials | None, p
                          headers={"WWW-Authenticate": 'Bearer realm="autosight", error="invalid_token"'})
 
 
-def require_token(request: Request, credentials: Credentials) -> None:
+async def require_token(request: Request, credentials: Credentials) -> None:
     """For changes (uploads): always."""
     _check(request, credentials, "uploading")
 
 
-def require_token_for_reads(request: Request, credentials: Credentials) -> None:
+async def require_token_for_reads(request: Request, credentials: Credentials) -> None:
     """For reads, on a server that listens beyond loopback (app.py adds it only there)."""
     _check(request, credentials, "this server (it listens beyond this machine)")

@@ -6,10 +6,12 @@ as cached, pre-encoded JSON; their schemas in the OpenAPI document are the repor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from autosight.web import queries
@@ -27,7 +29,7 @@ FILE_STATUSES = ("active", "replaced", "refused")
 JSON = "application/json"
 
 
-def source_of(request: Request) -> DataSource:
+async def source_of(request: Request) -> DataSource:  # async: no thread hop per request
     source: DataSource = request.app.state.source
     return source
 
@@ -46,7 +48,7 @@ def _day(name: str, text: str | None) -> date | None:
         raise ApiProblem(400, "bad-parameter", f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def period_query(
+async def period_query(
     start_text: Annotated[DateText, Query(alias="from", description="First day (main.py --from), YYYY-MM-DD")] = None,
     end_text: Annotated[DateText, Query(alias="to", description="Last day (as main.py --to), YYYY-MM-DD")] = None,
     days: Annotated[int | None, Query(ge=1, le=MAX_DAYS, description="Only the last N days of the data "
@@ -72,6 +74,18 @@ def json_bytes(content: bytes) -> Response:
     return Response(content, media_type=JSON)
 
 
+async def answer(source: DataSource, key: tuple[Any, ...], produce: Callable[[tuple[int, int]], Any]) -> Response:
+    """The cached answer for ``key`` at the current data version; built (off the event loop) when missing.
+
+    The hot path (version recently read, answer cached) touches neither the database nor a thread.
+    """
+    version = source.recent_version() or await run_in_threadpool(source.version)
+    cached = source.cached_response(key, version)
+    if cached is None:
+        cached = await run_in_threadpool(source.response, key, version, lambda: produce(version))
+    return json_bytes(cached)
+
+
 def build_router(schemas: ReportSchemas) -> APIRouter:
     """The read endpoints, with their schemas taken from the report schema."""
     router = APIRouter(prefix="/api/v1", tags=["figures"])
@@ -85,53 +99,45 @@ def build_router(schemas: ReportSchemas) -> APIRouter:
                 "period comparisons",
                 responses={200: schemas.json_content(summary_schema, "The period and its headline figures"),
                            **errors})
-    def summary(period: Period, source: Source) -> Response:
-        version = source.version()
-
-        def produce() -> dict[str, Any]:
+    async def summary(period: Period, source: Source) -> Response:
+        def produce(version: tuple[int, int]) -> dict[str, Any]:
             report = source.report(version, period)
             return {key: report[key] for key in (*SUMMARY_KEYS, *_extra_summary_keys(report))}
-        return json_bytes(source.response(("summary", period), version, produce))
+        return await answer(source, ("summary", period), produce)
 
     days_schema = _with_period(schemas.part("trend_analysis"), period_schema)
 
     @router.get("/days", summary="Every day of a period: revenue, change, trend (report.json's trend_analysis)",
                 responses={200: schemas.json_content(days_schema, "The days of the period"), **errors})
-    def days(period: Period, source: Source) -> Response:
-        version = source.version()
-
-        def produce() -> dict[str, Any]:
+    async def days(period: Period, source: Source) -> Response:
+        def produce(version: tuple[int, int]) -> dict[str, Any]:
             report = source.report(version, period)
             return {"period": report["period"], **report["trend_analysis"]}
-        return json_bytes(source.response(("days", period), version, produce))
+        return await answer(source, ("days", period), produce)
 
     product_item = schemas.part("product_performance")["items"]
     products_schema = _page_schema(product_item, period_schema)
 
     @router.get("/products", summary="Products ranked by revenue, sorted and paged",
                 responses={200: schemas.json_content(products_schema, "One page of the ranking"), **errors})
-    def products(period: Period, source: Source, limit: Limit = 50, offset: Offset = 0,
+    async def products(period: Period, source: Source, limit: Limit = 50, offset: Offset = 0,
                  sort: Annotated[Literal["rank", "revenue", "quantity", "product"], Query()] = "rank",
                  order: Annotated[Literal["asc", "desc"], Query()] = "asc") -> Response:
-        version = source.version()
-
-        def produce() -> dict[str, Any]:
+        def produce(version: tuple[int, int]) -> dict[str, Any]:
             report = source.report(version, period)
             ranked = _sorted_products(report["product_performance"], sort, order)
             return {"period": report["period"], "total": len(ranked), "limit": limit, "offset": offset,
                     "items": ranked[offset:offset + limit]}
-        return json_bytes(source.response(("products", period, limit, offset, sort, order), version, produce))
+        return await answer(source, ("products", period, limit, offset, sort, order), produce)
 
     product_schema = _product_schema(product_item, period_schema)
 
     @router.get("/products/{product:path}", summary="One product: its ranking figures and its daily series",
                 responses={200: schemas.json_content(product_schema, "The product over the period"),
                            **problem_responses(400, 401, 404)})
-    def product(product: Annotated[str, Path(min_length=1, max_length=1000)], period: Period,
-                source: Source) -> Response:
-        version = source.version()
-
-        def produce() -> dict[str, Any]:
+    async def product(product: Annotated[str, Path(min_length=1, max_length=1000)], period: Period,
+                      source: Source) -> Response:
+        def produce(version: tuple[int, int]) -> dict[str, Any]:
             report = source.report(version, period)
             figures = next((p for p in report["product_performance"] if p["product"] == product), None)
             if figures is None:
@@ -143,20 +149,18 @@ def build_router(schemas: ReportSchemas) -> APIRouter:
             return {"period": report["period"], **figures, "days": series}
         if "\x00" in product:
             raise ApiProblem(404, "unknown-product", "no product has a NUL character in its name")
-        return json_bytes(source.response(("product", product, period), version, produce))
+        return await answer(source, ("product", product, period), produce)
 
     forecast_schema = _with_period(schemas.part("prediction"), period_schema)
 
     @router.get("/forecast", summary="The forecast after the period's last day (report.json's prediction)",
                 responses={200: schemas.json_content(forecast_schema, "Headline and every model's forecast"),
                            **errors})
-    def forecast(period: Period, source: Source) -> Response:
-        version = source.version()
-
-        def produce() -> dict[str, Any]:
+    async def forecast(period: Period, source: Source) -> Response:
+        def produce(version: tuple[int, int]) -> dict[str, Any]:
             report = source.report(version, period)
             return {"period": report["period"], **report["prediction"]}
-        return json_bytes(source.response(("forecast", period), version, produce))
+        return await answer(source, ("forecast", period), produce)
 
     return router
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ OUTCOMES = {errors.OK: "ok", errors.INPUT_REFUSED: "refused", errors.TRY_AGAIN: 
 class InboxScheduler:
     """A daemon thread that runs the inbox pipeline now and then every ``interval_minutes``."""
 
-    def __init__(self, target: db.Target, inbox: Path, interval_minutes: int) -> None:
+    def __init__(self, target: db.Target, inbox: Path, interval_minutes: int,
+                 on_run: Callable[[], None] = lambda: None) -> None:
         self.target = target
+        self._on_run = on_run  # e.g. the API's cache: the run may have loaded files
         self.inbox = inbox
         self.interval_seconds = interval_minutes * 60
         self._stop = threading.Event()
@@ -77,6 +80,7 @@ class InboxScheduler:
                         rows_rejected=rejected, message=message)
         log.info("scheduled inbox run: exit %d (%s) %s", code, run.outcome, message)
         record_run(self.target, run)
+        self._on_run()
         self.last = run.as_json()
         return run
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ log = get_logger(__name__)
 POOL_CONNECTIONS = 8
 CACHED_REPORTS = 32
 CACHED_RESPONSES = 512
+VERSION_TTL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class _LruCache:
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
 
+    def peek(self, key: tuple[Any, ...]) -> Any | None:
+        """The value of ``key`` if it is cached (never computes)."""
+        with self._lock:
+            return self._values.get(key)
+
     def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._values:
@@ -95,6 +102,9 @@ class DataSource:
         self.run_id = run_id
         self._pool = psycopg2.pool.ThreadedConnectionPool(1, POOL_CONNECTIONS, **target.connect_kwargs,
                                                           connect_timeout=db.CONNECT_TIMEOUT_SECONDS)
+        # psycopg2's pool raises when all its connections are out; requests wait for one instead.
+        self._free = threading.BoundedSemaphore(POOL_CONNECTIONS)
+        self._checked: tuple[float, tuple[int, int] | None] = (0.0, None)
         self._reports = _LruCache(CACHED_REPORTS)
         self._responses = _LruCache(CACHED_RESPONSES)
 
@@ -104,26 +114,42 @@ class DataSource:
     @contextlib.contextmanager
     def reading(self) -> Iterator[psycopg2.extensions.connection]:
         """A pooled connection whose every transaction is READ ONLY (a GET can change nothing)."""
-        connection = self._pool.getconn()
-        broken = False
-        try:
-            if not connection.readonly:
-                connection.set_session(readonly=True)
-            yield connection
-        except psycopg2.Error:
-            broken = True
-            raise
-        finally:
-            if not broken and connection.closed == 0:
-                connection.rollback()
-            self._pool.putconn(connection, close=broken or connection.closed != 0)
+        with self._free:
+            connection = self._pool.getconn()
+            broken = False
+            try:
+                if not connection.readonly:
+                    connection.set_session(readonly=True)
+                yield connection
+            except psycopg2.Error:
+                broken = True
+                raise
+            finally:
+                if not broken and connection.closed == 0:
+                    connection.rollback()
+                self._pool.putconn(connection, close=broken or connection.closed != 0)
 
     def version(self) -> tuple[int, int]:
         """The data version: (newest ledger entry, entries). Changes with every ingest, whoever ran it."""
         with self.reading() as connection, connection.cursor() as cursor:
             cursor.execute("SELECT coalesce(max(file_id), 0), count(*) FROM loaded_files")
             newest, entries = cursor.fetchone()
-        return int(newest), int(entries)
+        self._checked = (time.monotonic(), (int(newest), int(entries)))
+        return self._checked[1]
+
+    def recent_version(self) -> tuple[int, int] | None:
+        """The version read less than VERSION_TTL_SECONDS ago, if any: under load, most requests are then
+        answered from memory without a database round trip. An ingest by this server forgets it at once
+        (``forget_version``); one by another process (cron) is seen within VERSION_TTL_SECONDS."""
+        checked_at, version = self._checked
+        return version if version is not None and time.monotonic() - checked_at < VERSION_TTL_SECONDS else None
+
+    def forget_version(self) -> None:
+        self._checked = (0.0, None)
+
+    def cached_response(self, key: tuple[Any, ...], version: tuple[int, int]) -> bytes | None:
+        cached: bytes | None = self._responses.peek((version, *key))
+        return cached
 
     def report(self, version: tuple[int, int], period: PeriodQuery) -> dict[str, Any]:
         """report.json's content for ``period`` at ``version``."""

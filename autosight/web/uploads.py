@@ -85,6 +85,7 @@ def build_router() -> APIRouter:
                                               folder / name)
         finally:
             staged.unlink(missing_ok=True)
+            state.source.forget_version()  # the next request sees this load at once
         return _answer(request, name, outcome)
 
     return router
