@@ -130,22 +130,27 @@ def cluster_database(server_dsn: str, prefix: str, shard_count: int | None = Non
         _autocommit(dsn, setup)
         yield dsn
     finally:
-        _drop_cluster_database(server_dsn, name)
+        _drop_cluster_database(server_dsn, name, workers)
 
 
-def _drop_cluster_database(server_dsn: str, name: str) -> None:
-    """Drop the database on every node. Citus's maintenance daemon may have reconnected to it between the
-    moment FORCE ends the sessions and the drop itself: then the drop is tried again a moment later."""
-    statements = [sql.SQL("SET citus.enable_create_database_propagation = on"),
-                  sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))]
-    for attempt in range(DROP_ATTEMPTS):
-        try:
-            _autocommit(server_dsn, statements)
-            return
-        except psycopg2.errors.ObjectInUse:
-            if attempt == DROP_ATTEMPTS - 1:
-                raise
-            time.sleep(0.5)
+def _drop_cluster_database(server_dsn: str, name: str, workers: list[tuple[str, int]]) -> None:
+    """Drop the database on the coordinator, then on each worker, each node on its own.
+
+    Not one propagated DROP: when it fails half-way (Citus's maintenance daemon reconnects to the database
+    between the moment FORCE ends the sessions and the drop itself) some nodes have dropped it and others not.
+    Node by node, a drop that meets such a session is tried again a moment later.
+    """
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    for node_dsn in [server_dsn, *(psycopg2.extensions.make_dsn(server_dsn, host=host, port=port)
+                                   for host, port in workers)]:
+        for attempt in range(DROP_ATTEMPTS):
+            try:
+                _autocommit(node_dsn, [statement])
+                break
+            except psycopg2.errors.ObjectInUse:
+                if attempt == DROP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
 
 
 def _autocommit(dsn: str, statements: list[sql.Composable]) -> None:
