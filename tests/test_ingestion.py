@@ -334,3 +334,41 @@ def test_new_content_at_a_path_replaces_its_rows_even_if_loaded_from_elsewhere(c
     assert outcome.status == "unchanged"
     assert total_revenue(connection) == Decimal("8.00")  # archive's rows once; daily's old 5.00 gone
     assert rollup_revenue(connection) == Decimal("8.00")
+
+
+def rows_of_load(connection: psycopg2.extensions.connection, path: Path) -> tuple[list[tuple], list[tuple], str]:
+    """(stored rows, rejected rows, load path) of the active load of ``path``."""
+    file_id = scalar(connection, "SELECT file_id FROM loaded_files WHERE status = 'active' AND source_path = %s",
+                     (str(path.resolve()),))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sale_date::text, product_name, quantity, price::text, line_total::text FROM sales_data"
+                       " WHERE file_id = %s ORDER BY 1, 2, 3, 4", (file_id,))
+        rows = cursor.fetchall()
+        cursor.execute("SELECT line_no, reason, raw_text FROM rejected_rows WHERE file_id = %s ORDER BY 1", (file_id,))
+        rejects = cursor.fetchall()
+    return rows, rejects, str(scalar(connection, "SELECT load_options->>'path' FROM loaded_files WHERE file_id = %s",
+                                     (file_id,)))
+
+
+def test_a_few_bad_lines_keep_the_fast_path_and_store_what_the_validating_path_stores(connection, tmp_path):
+    """Issue 13.3: lines that are not clean are diverted to the row gate, not the whole file."""
+    odd = ("\n2024-01-16,Tea,1,oops\n2024-01-17,Tea,1,$2.50\n   \n"
+           '2024-01-18,Tea "Green",2,1.00\n9999-12-31,Tea,1,1.00\n2024-01-19,Mug,1,4.00\n'
+           "2024-01-20,Tea,1\n2024-01-21,Tea,3,0.50")  # the last line without a line break
+    fast_file = write(tmp_path / "fast.csv", HEADER + MUGS + odd)
+    slow_file = write(tmp_path / "slow.csv", HEADER + MUGS + odd + "\n")  # other bytes, same rows
+
+    fast = load(connection, fast_file, reject_threshold_pct=Decimal(20))
+    slow = load(connection, slow_file, allow_fast_path=False, reject_threshold_pct=Decimal(20))
+
+    fast_rows, fast_rejects, fast_path = rows_of_load(connection, fast_file)
+    slow_rows, slow_rejects, slow_path = rows_of_load(connection, slow_file)
+    assert (fast_path, slow_path) == ("copy", "validated")
+    assert fast_rows == slow_rows
+    assert fast_rejects == slow_rejects == [(18, "bad_price", "2024-01-16,Tea,1,oops"),
+                                            (22, "date_out_of_range", "9999-12-31,Tea,1,1.00"),
+                                            (24, "wrong_field_count", "2024-01-20,Tea,1")]
+    assert (fast.rows_read, fast.rows_loaded, fast.rows_rejected) == (slow.rows_read, slow.rows_loaded,
+                                                                      slow.rows_rejected) == (22, 19, 3)
+    assert ("2024-01-18", 'Tea "Green"', 2, "1.00", None) in fast_rows
+    assert ("2024-01-17", "Tea", 1, "2.50", None) in fast_rows
