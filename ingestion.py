@@ -43,7 +43,7 @@ from autosight.validating_path import file_conventions, validate_rows
 from csv_format import FileLayout, FileScan, check_unchanged, detect_layout, scan_file
 from errors import InputMissing, InputRefused
 from logger_config import get_logger
-from settings import CANONICAL_COLUMNS, Settings
+from settings import CANONICAL_COLUMNS
 
 log = get_logger(__name__)
 
@@ -76,14 +76,6 @@ class Refusal:
 
     message: str
     counts: RowCounts
-
-
-def bounds_from(settings: Settings) -> Bounds:
-    """The row gate's bounds from the settings."""
-    return Bounds(earliest_date=settings.earliest_sale_date, max_future_days=settings.max_future_days,
-                  max_quantity=settings.max_quantity, max_unit_price=settings.max_unit_price,
-                  max_line_total=settings.max_line_total, product_name_max_chars=settings.product_name_max_chars,
-                  currency=settings.currency)
 
 
 # ---------------------------------------------------------------------------------------------

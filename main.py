@@ -276,7 +276,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
                       rows_rejected=sum(o.rows_rejected for o in outcomes),
                       refused=sum(o.status == "refused" for o in outcomes))
-    ingestion.check_stored_dates(connection, ingestion.bounds_from(settings))
+    ingestion.check_stored_dates(connection, settings.bounds)
     with timed_step(log, "analysis") as counts:
         period = PeriodFilter(config.date_from, config.date_to, config.days)
         analysis, quality = analyse_period(connection, period, settings, outcomes, rejects)
@@ -319,7 +319,7 @@ def _log_unchanged(unchanged: list[FileOutcome]) -> None:
 def _load_options(settings: Settings) -> ingestion.LoadOptions:
     return ingestion.LoadOptions(column_map=settings.column_map, date_format=settings.date_format,
                                  encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct,
-                                 bounds=ingestion.bounds_from(settings))
+                                 bounds=settings.bounds)
 
 
 def _files_to_ingest(connection: psycopg2.extensions.connection, config: RunConfig) -> list[Path]:

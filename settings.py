@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg2.extensions
 from dotenv import dotenv_values
 
+from autosight.bounds import Bounds
 from autosight.trading_calendar import CalendarRules, closed_dates_setting, parse_closed_weekdays
 from errors import ConfigError
 
@@ -64,14 +65,12 @@ class Settings:
     connect_retry_delay: float = 1.0
     closed_weekdays: frozenset[int] | None = None  # None: detected from the history
     closed_dates: frozenset[date] = frozenset()
-    # The row gate's bounds (see autosight/row_gate.Bounds and the README's "Bad input" section).
-    earliest_sale_date: date = date(2000, 1, 1)
-    max_future_days: int = 1
-    max_quantity: int = 1_000_000
-    max_unit_price: Decimal = Decimal(10) ** 9
-    max_line_total: Decimal = Decimal(10) ** 15
-    product_name_max_chars: int = 200
-    currency: str = "USD"
+    bounds: Bounds = field(default_factory=Bounds)  # the row gate's (README, "Bad input"), CURRENCY included
+
+    @property
+    def currency(self) -> str:
+        """ISO 4217 code of every amount (CURRENCY)."""
+        return self.bounds.currency
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -140,7 +139,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
         closed_weekdays=parse_closed_weekdays(text("CLOSED_WEEKDAYS")),
         closed_dates=closed_dates_setting(text("CLOSED_DATES"), text("CLOSED_DATES_FILE")),
-        earliest_sale_date=_iso_date(env, "EARLIEST_SALE_DATE", "2000-01-01"),
+        bounds=_bounds(env),
+    )
+
+
+def _bounds(env: _Environment) -> Bounds:
+    return Bounds(
+        earliest_date=_iso_date(env, "EARLIEST_SALE_DATE", "2000-01-01"),
         max_future_days=_whole_number(env, "MAX_FUTURE_DAYS", 1, 0, 366),
         max_quantity=_whole_number(env, "MAX_QUANTITY", 1_000_000, 1, 10**9),
         max_unit_price=_bounded_amount(env, "MAX_UNIT_PRICE", "1000000000"),

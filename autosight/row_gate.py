@@ -11,11 +11,12 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 import csv_values
+from autosight.bounds import Bounds
 from csv_format import FileLayout, normalize_name
 
 DATE_CACHE_SIZE = 100_000  # parsed date texts kept (a file of timestamps has millions of distinct ones)
@@ -48,26 +49,6 @@ class Reason(StrEnum):
     WRONG_CURRENCY = "wrong_currency"  # an amount marked with another currency than CURRENCY
     FILE_REFUSED = "file_refused"  # a valid row of a file refused whole (rejected share above the threshold)
 
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """What the gate admits: values every later step (NUMERIC sums over decades, the forecast, JSON, charts)
-    can carry. Settings EARLIEST_SALE_DATE, MAX_FUTURE_DAYS, MAX_QUANTITY, MAX_UNIT_PRICE, MAX_LINE_TOTAL,
-    PRODUCT_NAME_MAX_CHARS and CURRENCY."""
-
-    earliest_date: date = date(2000, 1, 1)
-    max_future_days: int = 1
-    max_quantity: int = 1_000_000
-    max_unit_price: Decimal = Decimal(10) ** 9
-    max_line_total: Decimal = Decimal(10) ** 15
-    product_name_max_chars: int = 200
-    currency: str = "USD"
-
-    @property
-    def latest_date(self) -> date:
-        """Today (the machine's local date) plus MAX_FUTURE_DAYS."""
-        return date.today() + timedelta(days=self.max_future_days)
 
 
 @dataclass
