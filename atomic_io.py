@@ -13,7 +13,7 @@ OUTPUT_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
 
 
-def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write`` on a temporary file in the target's folder, fsync it, then rename it over ``path``.
 
     The temporary file lives in the same folder so that ``os.replace`` is a same-filesystem rename,

@@ -9,9 +9,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 from settings import RunConfig, Settings, load_settings, parse_column_map, percentage, read_environment
 
 EPILOG = """\
@@ -48,7 +51,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"autosight: error: {message} (see python main.py --help)\n")
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             stream = self.stderr if file is sys.stderr else self.stdout
             (stream or file or sys.stdout).write(message)

@@ -292,7 +292,7 @@ class _Bounded(io.RawIOBase):
     """At most ``size`` bytes of a stream; a stream that ends sooner (the file shrank) refuses the file."""
 
     def __init__(self, stream: BinaryIO, size: int, path: Path) -> None:
-        self._stream = stream
+        self._stream = cast(io.BufferedReader, stream)  # what open(path, "rb") returns: it has readinto
         self._left = size
         self._path = path
 

@@ -166,11 +166,11 @@ def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
         value = value[1:-1]
     if value.endswith("-") and value[:-1] and "-" not in value[:-1]:
         negative, value = True, value[:-1]
-    value = _without_thousands(value, decimal_comma)
-    if value is None or not _PLAIN_NUMBER.fullmatch(value):
+    plain = _without_thousands(value, decimal_comma)
+    if plain is None or not _PLAIN_NUMBER.fullmatch(plain):
         return None
     try:
-        amount = Decimal(value)
+        amount = Decimal(plain)
     except InvalidOperation:
         return None
     return -amount if negative else amount

@@ -106,8 +106,8 @@ def _poll_until_done(libpq: ctypes.CDLL, connection: int, deadline: float) -> in
             return POLLING_FAILED
         socket = libpq.PQsocket(connection)
         if socket >= 0:  # -1 between two hosts' attempts: poll at once
-            waiting = ([socket], [], []) if status == POLLING_READING else ([], [socket], [])
-            select.select(*waiting, remaining)
+            readable, writable = ([socket], []) if status == POLLING_READING else ([], [socket])
+            select.select(readable, writable, [], remaining)
         status = libpq.PQconnectPoll(connection)
     return int(status)
 

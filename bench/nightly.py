@@ -1,4 +1,4 @@
-"""The nightly run, end to end: nothing new in the inbox, then one new small file, with years of files loaded.
+r"""The nightly run, end to end: nothing new in the inbox, then one new small file, with years of files loaded.
 
 Why: cron runs `python main.py --inbox DIR` every night; with ten years of daily exports in the folder
 (3,650 files), a night with nothing new must cost about nothing (target 1.0 s on a PostgreSQL server),
@@ -9,6 +9,11 @@ say where the time goes. With the embedded server, its start and stop are measur
 Run from the repository root::
 
     python bench/nightly.py --files 1000 3650 [--repeat 3] [--database-url URL] [--rows-per-file 300]
+    python bench/nightly.py --whole-run 1000000 --database-url URL [--repeat 3]
+
+``--whole-run N`` times instead a whole `python main.py --csv FILE` of N canonical rows into an empty
+database (schema, ingest, analysis, forecast, charts, report) against `psql -c "\copy ..."` of the same
+file into an unconstrained table, both end to end as processes, alternated, in fresh databases.
 
 With ``--database-url`` (a server) a scratch database is created on it per size and dropped after;
 without it an embedded PostgreSQL is used, in a temporary data folder. The inbox is filled and loaded
@@ -36,6 +41,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(PROJECT_DIR / "bench"))
 
 from autosight import scratch  # noqa: E402
 from scripts.generate_sample_data import PRODUCTS, QUANTITIES, QUANTITY_WEIGHTS  # noqa: E402
@@ -73,11 +79,12 @@ def write_day(folder: Path, day_index: int, rows: int) -> Path:
     return path
 
 
-def run_main(inbox: Path, workdir: Path, env: dict[str, str]) -> Run:
+def run_main(source: list[str], workdir: Path, env: dict[str, str]) -> Run:
+    """`python main.py SOURCE --output-dir out` in ``workdir``, timed, with the step durations of its log."""
     log_file = workdir / "autosight.log"
     log_file.unlink(missing_ok=True)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), "--inbox", str(inbox), "--output-dir",
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *source, "--output-dir",
                              str(workdir / "out")], cwd=workdir, env=env, capture_output=True, text=True,
                             check=False)
     seconds = time.perf_counter() - started
@@ -129,25 +136,62 @@ def measure(files: int, rows: int, repeat: int, database_url: str | None) -> lis
         inbox.mkdir()
         for day_index in range(files):
             write_day(inbox, day_index, rows)
-        first = run_main(inbox, workdir, env)
+        nightly = ["--inbox", str(inbox)]
+        first = run_main(nightly, workdir, env)
         lines.append(describe("first load", files, first))
-        no_op = median_run([run_main(inbox, workdir, env) for _ in range(repeat)])
+        no_op = median_run([run_main(nightly, workdir, env) for _ in range(repeat)])
         lines.append(describe("no-op", files, no_op))
         new_file_runs = []
         for extra in range(repeat):
             write_day(inbox, files + extra, rows)
-            new_file_runs.append(run_main(inbox, workdir, env))
+            new_file_runs.append(run_main(nightly, workdir, env))
         lines.append(describe("one new file", files, median_run(new_file_runs)))
     return lines
+
+
+def whole_run(rows: int, repeat: int, database_url: str) -> list[str]:
+    """Median seconds of `main.py --csv` and of `psql \\copy` over the same file, and their ratio."""
+    from ingest import write_file  # bench/ingest.py: the same canonical rows as the ingestion benchmark
+
+    times: dict[str, list[float]] = {"main.py": [], "psql \\copy": []}
+    steps: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="autosight-whole-") as folder:
+        workdir, csv_file = Path(folder), Path(folder) / "sales.csv"
+        write_file(csv_file, rows)
+        for _ in range(repeat):
+            with database_env(database_url) as env:
+                started = time.perf_counter()
+                subprocess.run(["psql", env["DATABASE_URL"], "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                                "CREATE TABLE plain (sale_date date, product_name text, quantity integer,"
+                                " price numeric)", "-c", f"\\copy plain FROM '{csv_file}' WITH (FORMAT csv, HEADER)"],
+                               check=True, capture_output=True)
+                times["psql \\copy"].append(time.perf_counter() - started)
+            with database_env(database_url) as env:
+                run = run_main(["--csv", str(csv_file)], workdir, env)
+                times["main.py"].append(run.seconds)
+                steps.append(run)
+    copy_seconds, main_seconds = statistics.median(times["psql \\copy"]), statistics.median(times["main.py"])
+    return [f"{rows:>10,} rows  psql \\copy {copy_seconds:6.2f} s   main.py --csv {main_seconds:6.2f} s   "
+            f"ratio {main_seconds / copy_seconds:.2f}x",
+            describe("main.py steps", 1, median_run(steps))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, nargs="+", default=[1000, 3650])
+    parser.add_argument("--whole-run", type=int, metavar="ROWS",
+                        help="time `main.py --csv` of ROWS rows against psql \\copy instead (needs --database-url)")
     parser.add_argument("--rows-per-file", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="a PostgreSQL server (default: the embedded server)")
     args = parser.parse_args()
+    if args.whole_run:
+        if not args.database_url:
+            parser.error("--whole-run compares with psql: give the server with --database-url")
+        print(f"# whole run against psql \\copy on the server, median of {args.repeat}")
+        for line in whole_run(args.whole_run, args.repeat, args.database_url):
+            print(line, flush=True)
+        return
     where = "server" if args.database_url else "embedded server"
     print(f"# nightly --inbox runs on the {where}, {args.rows_per_file} rows per file, median of {args.repeat}")
     for files in args.files:
