@@ -34,16 +34,13 @@ def fingerprint(code: Sequence[Path], *inputs: object) -> str | None:
     return digest.hexdigest()
 
 
-def is_current(output: Path, inputs_fingerprint: str | None, check_file: bool = True) -> bool:
-    """Whether ``output`` was last made from inputs of this fingerprint, and (``check_file``) is still the very
-    file then written."""
+def is_current(output: Path, inputs_fingerprint: str | None) -> bool:
+    """Whether ``output`` was made from inputs of this fingerprint, and is still the very file then written."""
     if inputs_fingerprint is None:
         return False
     recorded = _state(output.parent).get(output.name, {})
     if recorded.get("inputs") != inputs_fingerprint:
         return False
-    if not check_file:
-        return True
     try:
         return hashlib.sha256(output.read_bytes()).hexdigest() == recorded.get("sha256")
     except OSError:
