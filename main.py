@@ -266,8 +266,6 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts["version"] = db.migrate(connection)
     with timed_step(log, "ingest") as counts:
         paths = _files_to_ingest(connection, config)
-        if paths:
-            _prefetch_charts_code()
         outcomes = _ingest(connection, lock, paths, _load_options(settings))
         with _writing_outputs(settings.output_dir):
             outcomes, rejects = _with_rejects_csv(connection, outcomes, settings.output_dir)
@@ -285,7 +283,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
 
 def _prefetch_charts_code() -> None:
     """Import the charts' code (matplotlib: most of the charts step) in the background while PostgreSQL loads the
-    files, so that the charts step only draws. A run without files to load does not pay for it in advance."""
+    files, so that the charts step only draws. A run without files to read does not pay for it in advance."""
     threading.Thread(target=importlib.import_module, args=("visualization",), name="prefetch-charts",
                      daemon=True).start()
 
@@ -296,6 +294,8 @@ def _ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths:
     unchanged since they were loaded (same size, modification time and inode) are not even read."""
     unchanged = file_identity.unchanged_files(connection, paths)
     _log_unchanged(list(unchanged.values()))
+    if len(unchanged) < len(paths):
+        _prefetch_charts_code()
     outcomes: list[FileOutcome] = []
     for path in paths:
         if path in unchanged:
