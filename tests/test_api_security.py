@@ -159,7 +159,7 @@ def test_the_sql_looking_name_is_stored_as_a_name(environ):
 def test_a_get_cannot_write(environ):
     """Reads run in READ ONLY transactions: the pooled connections refuse any write."""
     with api_client(environ) as client:
-        source = client.app.state.source  # type: ignore[attr-defined]
+        source = client.app.state.source
         with source.reading() as connection, connection.cursor() as cursor, \
                 pytest.raises(Exception, match="read-only transaction"):
             cursor.execute("CREATE TABLE intruder (x int)")

@@ -62,6 +62,7 @@ def test_loadable_file(seeded, case: Case):
     assert (outcome.rows_loaded, outcome.rows_rejected) == (case.rows_loaded, case.rows_rejected)
     assert outcome.rows_read == outcome.rows_loaded + outcome.rows_rejected
     assert outcome.rejections_by_reason == dict(case.reasons)
+    assert case.revenue is not None  # the manifest checks that every loaded case has its revenue
     assert loaded_revenue(seeded) == EXISTING_REVENUE + case.revenue
     rejects = query(seeded, "SELECT line_no FROM rejected_rows ORDER BY line_no")
     assert tuple(line for (line,) in rejects) == case.reject_lines

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis_types import Forecast, ModelForecast
+from analysis_types import Forecast, ForecastDay, ModelForecast
 from forecasting import forecast_next_day, moving_average_forecast
 
 START = date(2024, 1, 1)  # a Monday
@@ -221,7 +221,8 @@ def test_forecasts_are_cents_never_negative_and_inside_their_intervals(revenues:
     forecast = forecast_next_day(calendar(len(revenues)), revenues, window)
     assert forecast.moving_average == moving_average_forecast(revenues, window)
     assert forecast.value == by_name(forecast, forecast.method).value
-    for model in [*forecast.models, *forecast.week]:
+    figures: list[ModelForecast | ForecastDay] = [*forecast.models, *forecast.week]
+    for model in figures:
         assert model.value >= 0 and model.value.as_tuple().exponent == -2
         if model.lower is not None and model.upper is not None:
             assert 0 <= model.lower <= model.value <= model.upper

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg2.extensions
 import pytest
 
 import csv_format
 import ingestion
+from analysis_types import FileOutcome
 from autosight import copy_path
 from autosight.row_gate import Bounds
 from errors import InputRefused
@@ -38,7 +40,7 @@ def stored(connection: psycopg2.extensions.connection) -> list[tuple]:
         return cursor.fetchall()
 
 
-def scalar(connection: psycopg2.extensions.connection, query: str, params: tuple = ()) -> object:
+def scalar(connection: psycopg2.extensions.connection, query: str, params: tuple = ()) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchone()[0]
@@ -52,7 +54,7 @@ def rollup_revenue(connection: psycopg2.extensions.connection) -> Decimal:
     return scalar(connection, "SELECT coalesce(sum(revenue), 0) FROM sales_daily_product")
 
 
-def load(connection: psycopg2.extensions.connection, path: Path, **options: object):
+def load(connection: psycopg2.extensions.connection, path: Path, **options: Any) -> FileOutcome:
     return ingestion.ingest_file(connection, path, ingestion.LoadOptions(**options))
 
 

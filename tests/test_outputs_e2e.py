@@ -254,7 +254,7 @@ def test_a_failing_run_puts_the_traceback_in_the_log_and_one_line_on_stderr(run_
     assert line.startswith("autosight: error: ") and "not_a_folder" in line
     lines = log_lines(tmp_path)
     assert all(LOG_LINE.match(line) for line in lines)
-    assert len({LOG_LINE.match(line)["run_id"] for line in lines}) == 1
+    assert len({match["run_id"] for line in lines if (match := LOG_LINE.match(line))}) == 1
     text = "\n".join(lines)
     assert "Traceback (most recent call last)" in text
     assert re.search(r"\| \S*OutputNotWritable: ", text)

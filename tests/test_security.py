@@ -64,7 +64,7 @@ def _interpolated_texts(tree: ast.AST) -> Iterator[tuple[int, str]]:
     """(line, literal text) of every string Python itself interpolates: f-strings, "..." % x, "...".format(x)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr) and any(isinstance(part, ast.FormattedValue) for part in node.values):
-            yield node.lineno, "".join(part.value for part in node.values if isinstance(part, ast.Constant))
+            yield node.lineno, "".join(str(part.value) for part in node.values if isinstance(part, ast.Constant))
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant):
             yield node.lineno, str(node.left.value)
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
