@@ -19,13 +19,17 @@ import db
 
 
 @contextlib.contextmanager
-def scratch_database(server_dsn: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_dsn``, dropped afterwards; yields its DSN.
+def scratch_database(server_dsn: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server of ``server_dsn``, dropped afterwards; yields its DSN. Empty, or a copy of
+    the database ``template`` (which nobody may be connected to meanwhile).
 
     For the tests and the benchmarks, which each measure or check on a clean database.
     """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _execute_autocommit(server_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
+    _execute_autocommit(server_dsn, create)
     try:
         yield psycopg2.extensions.make_dsn(server_dsn, dbname=name)
     finally:
