@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from matplotlib import dates as mdates
 from matplotlib import ticker
@@ -176,6 +176,8 @@ class _MoneyFormatter(ticker.Formatter):
     def __call__(self, x: float, pos: int | None = None) -> str:
         if self.hide_negative and x < 0:
             return ""
+        if self.axis is None:  # not attached to an axis yet: nothing to scale the decimals by
+            return f"{x + 0.0:,.2f}"
         low, high = self.axis.get_view_interval()
         decimals = 0 if high - low >= 10 else 2
         return f"{x + 0.0:,.{decimals}f}"  # + 0.0 turns -0.0 into 0.0
@@ -216,11 +218,12 @@ def _draw_revenue(
     short = len(daily) <= SHORT_HISTORY_DAYS
     marker = "o" if short else None
     axes.plot(
-        days, revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue", zorder=3
+        _on_dates(days), revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue",
+        zorder=3,
     )
     if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
         axes.plot(
-            days,
+            _on_dates(days),
             _trailing_average([entry.revenue for entry in trading], window),
             color=AVERAGE_COLOR,
             linewidth=2.2,
@@ -263,12 +266,12 @@ def _draw_week_ahead(axes: Axes, forecast: analysis_types.Forecast) -> None:
         return
     days = [entry.day for entry in ahead]
     values = [float(entry.value) for entry in ahead]
-    axes.plot(days, values, color=FORECAST_COLOR, linestyle=":", linewidth=1.4, zorder=2,
+    axes.plot(_on_dates(days), values, color=FORECAST_COLOR, linestyle=":", linewidth=1.4, zorder=2,
               label="Forecast, next 7 days")
     if all(entry.lower is not None and entry.upper is not None for entry in ahead):
         lows = [float(entry.lower) for entry in ahead if entry.lower is not None]
         highs = [float(entry.upper) for entry in ahead if entry.upper is not None]
-        axes.fill_between(days, lows, highs, color=FORECAST_COLOR, alpha=0.15, linewidth=0, zorder=1,
+        axes.fill_between(_on_dates(days), lows, highs, color=FORECAST_COLOR, alpha=0.15, linewidth=0, zorder=1,
                           label=f"{forecast.interval_level_pct}% interval, next 7 days")
 
 
@@ -291,7 +294,7 @@ def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: 
     if connect_from is not None:
         last_day, last_revenue = connect_from
         axes.plot(
-            [last_day, forecast.day],
+            _on_dates([last_day, forecast.day]),
             [last_revenue, value],
             color=FORECAST_COLOR,
             linestyle="--",
@@ -299,7 +302,7 @@ def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: 
             zorder=4,
         )
     axes.errorbar(
-        [forecast.day],
+        _on_dates([forecast.day]),
         [value],
         yerr=error,
         fmt="D",
@@ -347,7 +350,7 @@ def _annotate_day(axes: Axes, day: date, revenue: float, title: str, color: str,
     horizontal = {"left": "right", "center": "center", "right": "left"}[side]
     dx = {"left": -LABEL_OFFSET_POINTS, "center": 0, "right": -6}[side]
     axes.plot(
-        [day],
+        _on_dates([day]),
         [revenue],
         marker="o",
         markersize=9,
@@ -376,7 +379,7 @@ def _format_revenue_axes(axes: Axes, daily: Sequence[analysis_types.DailyRevenue
     """Readable dates at any period length, money ticks with separators, and room for the day labels."""
     days = [entry.day for entry in daily]
     padding = max(timedelta(days=1), (last_day - days[0]) / 50)
-    axes.set_xlim(days[0] - padding, last_day + padding)
+    axes.set_xlim(_on_dates(days[0] - padding), _on_dates(last_day + padding))
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(
@@ -540,3 +543,9 @@ def _products_title(product_count: int, top_n: int, period: analysis_types.Perio
     if period is None or period.start is None or period.end is None:
         return title
     return f"{title}, {_period_text(period.start, period.end)}"
+
+
+def _on_dates(days: object) -> Any:
+    """Dates for matplotlib's x axis as they are: matplotlib converts them itself (its date units), though its
+    type hints only name numbers."""
+    return days

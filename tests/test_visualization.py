@@ -5,15 +5,17 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import matplotlib.image
 import pytest
 from matplotlib.backend_bases import RendererBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
@@ -132,7 +134,8 @@ def test_products_beyond_top_n_are_summed_exactly_into_one_other_bar() -> None:
     assert negatives == []
     assert [label for label, _ in named] == [f"Product {i}" for i in range(10)]
     assert other == ("Other (15 products)", float(sum((item.revenue for item in ranked[10:]), Decimal(0))))
-    assert visualization._product_bars(products(11), 10)[1][0] == "Other (1 product)"
+    one_left = visualization._product_bars(products(11), 10)[1]
+    assert one_left is not None and one_left[0] == "Other (1 product)"
     assert visualization._product_bars(products(3), 10)[1] is None
 
 
@@ -156,7 +159,8 @@ def test_closed_days_are_shaded_not_drawn_as_dips() -> None:
                           closed_reason="closed_weekday" if i == 7 else None) for i in range(14)]
     figure = visualization.build_revenue_figure(daily, forecast_after(daily), 5, currency="EUR")
     line = figure.axes[0].lines[0]
-    assert min(line.get_ydata()) == 500 and len(line.get_ydata()) == 13
+    heights: list[float] = list(cast(Sequence[float], line.get_ydata()))  # an array of numbers, typed loosely
+    assert min(heights) == 500 and len(heights) == 13
     assert [collection.get_label() for collection in figure.axes[0].collections if collection.get_label() == "Closed"]
     assert figure.axes[0].get_ylabel() == "Revenue (EUR)"
 
@@ -233,8 +237,10 @@ def forecast_of(daily: list[DailyRevenue], value: str, lower: str | None, upper:
 
 
 def drawn(figure: Figure) -> RendererBase:
-    figure.canvas.draw()
-    return figure.canvas.get_renderer()
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # the charts are drawn by Agg, with no display
+    canvas.draw()
+    return canvas.get_renderer()
 
 
 def label_boxes(figure: Figure, renderer: RendererBase) -> list[Bbox]:
@@ -246,6 +252,7 @@ def label_boxes(figure: Figure, renderer: RendererBase) -> list[Bbox]:
 def forecast_box(figure: Figure, renderer: RendererBase) -> Bbox:
     """Pixels covered by the forecast marker and its interval with the caps."""
     (container,) = figure.axes[0].containers
+    assert isinstance(container, ErrorbarContainer)
     marker, caps, _bars = container.lines
     return Bbox.union([marker.get_window_extent(renderer), *(cap.get_window_extent(renderer) for cap in caps)])
 
@@ -349,4 +356,5 @@ def test_titles_name_the_period_with_thousands_separators() -> None:
     assert products_figure.axes[0].get_title("left") == (
         "Top 10 of 1,742 products by revenue, 2024-01-01 to 2026-12-31 (1,096 days)"
     )
-    assert visualization._product_bars(products(1742), 10)[1][0] == "Other (1,732 products)"
+    other = visualization._product_bars(products(1742), 10)[1]
+    assert other is not None and other[0] == "Other (1,732 products)"

@@ -63,7 +63,8 @@ def problem_response(request: Request, status: int, slug: str, detail: str, *, e
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI ``responses`` entries of the problems a route can answer with (and any other error)."""
     entry = {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    described = {status: {**entry, "description": HTTPStatus(status).phrase} for status in statuses}
+    described: dict[int | str, dict[str, Any]] = {
+        status: {**entry, "description": HTTPStatus(status).phrase} for status in statuses}
     return {**described, "default": {**entry, "description": "Any other error, as problem details"}}
 
 
@@ -98,7 +99,7 @@ def install(app: FastAPI) -> None:
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (GET and POST on /api/v1/files)."""
     methods = {method for route in request.app.routes if isinstance(route, APIRoute)
-               and route.path_regex.match(request.url.path) for method in route.methods}
+               and route.path_regex.match(request.url.path) for method in route.methods or ()}
     return sorted(methods)
 
 
