@@ -79,11 +79,13 @@ async def answer(source: DataSource, key: tuple[Any, ...], produce: Callable[[tu
 
     The hot path (version recently read, answer cached) touches neither the database nor a thread.
     """
-    version = source.recent_version() or await run_in_threadpool(source.version)
+    recent = source.recent_version()
+    version: tuple[int, int] = recent if recent is not None else await run_in_threadpool(source.version)
     cached = source.cached_response(key, version)
-    if cached is None:
-        cached = await run_in_threadpool(source.response, key, version, lambda: produce(version))
-    return json_bytes(cached)
+    if cached is not None:
+        return json_bytes(cached)
+    produced: bytes = await run_in_threadpool(source.response, key, version, lambda: produce(version))
+    return json_bytes(produced)
 
 
 def build_router(schemas: ReportSchemas) -> APIRouter:
