@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg2.extensions
+from psycopg2 import sql
 
 import csv_values
 from analysis_types import DataQuality, FileOutcome, RejectsFile
@@ -299,18 +300,18 @@ def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
     a run that loads nothing included. A refused file is found by its path and content, its latest refusal.
     """
     refused = [f"{outcome.path}\n{outcome.sha256}" for outcome in outcomes if outcome.status == "refused"]
-    rows = ("SELECT f.file_id, f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
+    rows = sql.SQL("SELECT f.file_id, f.source_path AS file, r.line_no AS line, r.reason, r.raw_text"
             " FROM rejected_rows r JOIN loaded_files f USING (file_id)"
             " WHERE f.status = 'active' OR f.file_id IN (SELECT max(file_id) FROM loaded_files WHERE status = 'refused'"
             " AND source_path || E'\\n' || sha256 = ANY(%s) GROUP BY source_path, sha256)")
     with transaction(connection) as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({rows}) AS rejects", (refused,))
+        cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS rejects").format(rows), (refused,))
         count = int(cursor.fetchone()[0])
         if count == 0:
             path.unlink(missing_ok=True)
             return RejectsFile(path=None, rows=0)
-        statement = cursor.mogrify(f"COPY (SELECT file, line, reason, raw_text FROM ({rows}) AS rejects"
-                                   " ORDER BY file_id, line) TO STDOUT WITH (FORMAT csv, HEADER true)",
-                                   (refused,)).decode()
+        statement = cursor.mogrify(sql.SQL("COPY (SELECT file, line, reason, raw_text FROM ({}) AS rejects"
+                                           " ORDER BY file_id, line) TO STDOUT WITH (FORMAT csv, HEADER true)"
+                                           ).format(rows), (refused,)).decode()
         write_atomically(path, lambda stream: cursor.copy_expert(statement, stream))
     return RejectsFile(path=str(path), rows=count)

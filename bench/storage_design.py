@@ -29,6 +29,7 @@ from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
+from psycopg2 import sql
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
@@ -68,13 +69,14 @@ def load_partitioned(cursor: psycopg2.extensions.cursor, text: str) -> None:
     """Today's design: a partition per file, the rollup through a temporary table (see ingestion.py)."""
     cursor.execute("INSERT INTO loaded_files (source_path) VALUES ('x') RETURNING file_id")
     file_id = cursor.fetchone()[0]
-    part = f"sales_data_f{file_id}"
+    part = sql.Identifier(f"sales_data_f{file_id}")
     cursor.execute("SAVEPOINT fast_path")
-    cursor.execute(f"CREATE TABLE {part} PARTITION OF sales_data (file_id DEFAULT {file_id})"
-                   f" FOR VALUES IN ({file_id})")
-    cursor.copy_expert(f"COPY {part} (sale_date, product_name, quantity, price) FROM STDIN"
-                       " WITH (FORMAT csv, FREEZE true)", io.StringIO(text))
-    cursor.execute("CREATE TEMP TABLE incoming_rollup ON COMMIT DROP AS " + ROLLUP.format(table=part, where=""))
+    cursor.execute(sql.SQL("CREATE TABLE {} PARTITION OF sales_data (file_id DEFAULT {}) FOR VALUES IN ({})").format(
+        part, sql.Literal(file_id), sql.Literal(file_id)))
+    cursor.copy_expert(sql.SQL("COPY {} (sale_date, product_name, quantity, price) FROM STDIN"
+                               " WITH (FORMAT csv, FREEZE true)").format(part), io.StringIO(text))
+    cursor.execute("CREATE TEMP TABLE incoming_rollup ON COMMIT DROP AS "
+                   + ROLLUP.format(table=part.as_string(cursor), where=""))
     cursor.execute("INSERT INTO sales_daily_product SELECT %s, * FROM incoming_rollup", (file_id,))
     cursor.execute("RELEASE SAVEPOINT fast_path")
     cursor.execute("UPDATE loaded_files SET rows_loaded = 300 WHERE file_id = %s", (file_id,))
@@ -100,7 +102,7 @@ def load_plain(cursor: psycopg2.extensions.cursor, text: str) -> None:
 
 
 def replace_partitioned(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
-    cursor.execute(f"DROP TABLE sales_data_f{file_id}")
+    cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"sales_data_f{file_id}")))
     cursor.execute("DELETE FROM sales_daily_product WHERE file_id = %s", (file_id,))
 
 
