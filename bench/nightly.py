@@ -28,6 +28,7 @@ import csv
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,7 @@ class Run:
     """One `python main.py` process: its wall-clock time and what its log says about it."""
 
     seconds: float
+    cpu_seconds: float = 0.0  # the main.py process's own CPU time (user + system): what a busy machine does not inflate
     steps: dict[str, float] = field(default_factory=dict)
     embedded_start: float | None = None
     embedded_stop: float | None = None
@@ -83,20 +85,27 @@ def run_main(source: list[str], workdir: Path, env: dict[str, str]) -> Run:
     """`python main.py SOURCE --output-dir out` in ``workdir``, timed, with the step durations of its log."""
     log_file = workdir / "autosight.log"
     log_file.unlink(missing_ok=True)
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py"), *source, "--output-dir",
                              str(workdir / "out")], cwd=workdir, env=env, capture_output=True, text=True,
                             check=False)
     seconds = time.perf_counter() - started
+    cpu_seconds = _children_cpu() - cpu_before
     if result.returncode != 0:
         raise SystemExit(f"main.py exited {result.returncode}: {result.stderr.strip()}")
     log = log_file.read_text()
-    run = Run(seconds, {name: float(value) for name, value in STEP_LINE.findall(log)})
+    run = Run(seconds, cpu_seconds, {name: float(value) for name, value in STEP_LINE.findall(log)})
     if ready := EMBEDDED_READY.search(log):
         run.embedded_start = float(ready.group(1))
     if stopped := EMBEDDED_STOPPED.search(log):
         run.embedded_stop = float(stopped.group(1))
     return run
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -105,8 +114,8 @@ def median_run(runs: list[Run]) -> Run:
         return statistics.median(present) if present else None
 
     steps = {name: statistics.median(run.steps.get(name, 0.0) for run in runs) for name in runs[0].steps}
-    return Run(statistics.median(run.seconds for run in runs), steps,
-               middle([run.embedded_start for run in runs]), middle([run.embedded_stop for run in runs]))
+    return Run(statistics.median(run.seconds for run in runs), statistics.median(run.cpu_seconds for run in runs),
+               steps, middle([run.embedded_start for run in runs]), middle([run.embedded_stop for run in runs]))
 
 
 def describe(label: str, files: int, run: Run) -> str:
@@ -114,7 +123,7 @@ def describe(label: str, files: int, run: Run) -> str:
     embedded = ""
     if run.embedded_start is not None:
         embedded = f" embedded start={run.embedded_start:.2f} stop={run.embedded_stop or 0:.2f}"
-    return f"{files:>5} files  {label:<13} {run.seconds:6.2f} s   ({steps}){embedded}"
+    return f"{files:>5} files  {label:<13} {run.seconds:6.2f} s (cpu {run.cpu_seconds:5.2f} s)  ({steps}){embedded}"
 
 
 @contextmanager
