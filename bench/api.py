@@ -7,7 +7,8 @@ What it does: loads a history (default 5,000,000 rows over 3 years, 100 products
 as ``bench/analysis.py`` does) into a fresh database, starts ``python api.py`` on a free loopback port,
 warms the three periods used, then runs ``--clients`` concurrent keep-alive clients for ``--seconds``
 over ``summary``, ``days`` and ``products`` (each for the whole history and for the last 90 days), and
-prints one Markdown table row. The clients run in this process (asyncio, raw HTTP/1.1): on a 2-core
+measures the dashboard's first paint in Chromium (when /usr/bin/chromium exists), and prints one
+Markdown table row. The clients run in this process (asyncio, raw HTTP/1.1): on a 2-core
 machine they share the CPU with the server, so the figures are a floor.
 
 Run from the repository root::
@@ -50,6 +51,9 @@ PRODUCTS = 100
 PATHS = ("/api/v1/summary", "/api/v1/days", "/api/v1/products?limit=50",
          "/api/v1/summary?days=90", "/api/v1/days?days=90", "/api/v1/products?days=90&limit=50")
 START_PATIENCE_SECONDS = 120
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def _history_generator():  # type: ignore[no-untyped-def]
@@ -152,6 +156,29 @@ async def load_test(port: int, clients: int, seconds: float) -> tuple[Results, f
     return results, time.perf_counter() - started
 
 
+def first_paint(port: int) -> tuple[float, float] | None:
+    """(first contentful paint, KPIs shown) of the dashboard in Chromium, in seconds; None without Chromium.
+
+    Measured once the reports are warm, as a manager opening the dashboard in the morning finds them.
+    """
+    if not CHROMIUM.exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            started = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#kpi-revenue")
+            shown = time.perf_counter() - started
+            paint = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime") / 1000
+        finally:
+            browser.close()
+    return paint, shown
+
+
 def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
@@ -177,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(dsn, port, folder)
         try:
             cold = warm(port)
+            paint = first_paint(port)
             results, elapsed = asyncio.run(load_test(port, args.clients, args.seconds))
         finally:
             server.terminate()
@@ -188,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(ordered) / elapsed:,.0f} | {statistics.median(ordered) * 1000:.1f} ms | "
           f"{percentile(ordered, 0.99) * 1000:.1f} ms | {ordered[-1] * 1000:.1f} ms | {results.errors} | "
           f"{cold:.2f} s |")
+    if paint is not None:
+        print(f"\ndashboard: first contentful paint {paint[0] * 1000:.0f} ms, KPIs shown {paint[1] * 1000:.0f} ms")
     return 0 if results.errors == 0 else 1
 
 
