@@ -266,7 +266,7 @@ def _database_steps(connection: psycopg2.extensions.connection, lock: db.RunLock
         counts["version"] = db.migrate(connection)
     with timed_step(log, "ingest") as counts:
         paths = _files_to_ingest(connection, config)
-        outcomes = _ingest(connection, lock, paths, _load_options(settings))
+        outcomes = ingest(connection, lock, paths, load_options(settings))
         with _writing_outputs(settings.output_dir):
             outcomes, rejects = _with_rejects_csv(connection, outcomes, settings.output_dir)
         counts.update(files=len(paths), rows_loaded=sum(o.rows_loaded for o in outcomes),
@@ -288,10 +288,12 @@ def _prefetch_charts_code() -> None:
                      daemon=True).start()
 
 
-def _ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths: list[Path],
-            options: ingestion.LoadOptions) -> list[FileOutcome]:
+def ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths: list[Path],
+           options: ingestion.LoadOptions) -> list[FileOutcome]:
     """One file (one transaction) at a time, making sure before each that the run still holds its lock; the files
-    unchanged since they were loaded (same size, modification time and inode) are not even read."""
+    unchanged since they were loaded (same size, modification time and inode) are not even read.
+
+    Public, with ``load_options``, for the API's uploads: they go through the very same steps."""
     unchanged = file_identity.unchanged_files(connection, paths)
     _log_unchanged(list(unchanged.values()))
     if len(unchanged) < len(paths):
@@ -314,7 +316,7 @@ def _log_unchanged(unchanged: list[FileOutcome]) -> None:
                  len(unchanged), lines)
 
 
-def _load_options(settings: Settings) -> ingestion.LoadOptions:
+def load_options(settings: Settings) -> ingestion.LoadOptions:
     return ingestion.LoadOptions(column_map=settings.column_map, date_format=settings.date_format,
                                  encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct,
                                  bounds=settings.bounds)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -39,3 +42,33 @@ def api_client(environ: Mapping[str, str], *, token_for_reads: bool = False) -> 
 
 def bearer(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def api_environment(**settings: str) -> dict[str, str]:
+    """The environment of a server process: these settings only, none leaking in from the test run's."""
+    from settings import SETTING_NAMES
+
+    return {**{k: v for k, v in os.environ.items() if k not in SETTING_NAMES}, **settings}
+
+
+def start_api(port: int, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python api.py --port PORT``, once it answers /healthz."""
+    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "api.py"), "--port", str(port)], cwd=cwd,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if process.poll() is not None:
+            raise AssertionError(f"api.py exited: {process.communicate()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError("api.py did not answer")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from api_helpers import PROJECT_DIR, TOKEN, api_client, bearer
+from api_helpers import PROJECT_DIR, TOKEN, api_client, api_environment, bearer, free_port, start_api
 
 CSV_HEADER = b"sale_date,product_name,quantity,price\n"
 READ_PATHS = ["/api/v1/summary", "/api/v1/days", "/api/v1/products", "/api/v1/forecast", "/api/v1/files",
@@ -177,18 +174,6 @@ def test_cors_is_off_unless_configured(environ):
     assert allowed.headers["access-control-allow-origin"] == "https://bi.example.com"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def api_environment(**settings: str) -> dict[str, str]:
-    from settings import SETTING_NAMES
-
-    return {**{k: v for k, v in os.environ.items() if k not in SETTING_NAMES}, **settings}
-
-
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.com"])
 def test_the_server_refuses_to_listen_beyond_loopback_without_a_token(tmp_path, host):
     result = subprocess.run([sys.executable, str(PROJECT_DIR / "api.py"), "--host", host, "--port", "1"],
@@ -205,29 +190,14 @@ def test_a_short_token_is_refused_at_start(tmp_path):
     assert "s3cr3t-x" not in result.stderr  # the token itself is never printed
 
 
-def wait_for(url: str, process: subprocess.Popen[str]) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {process.communicate()}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not answer")
-
-
 def test_the_real_server_with_a_token_serves_and_never_logs_the_token(database_url, tmp_path):
     port = free_port()
     log = tmp_path / "api.log"
     env = api_environment(DATABASE_URL=database_url, AUTOSIGHT_API_TOKEN=TOKEN, LOG_FILE=str(log),
                           OUTPUT_DIR=str(tmp_path / "out"), UPLOAD_DIR=str(tmp_path / "uploads"))
-    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "api.py"), "--port", str(port)], cwd=tmp_path,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_api(port, tmp_path, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz", process)
         loaded = httpx.post(f"{base}/api/v1/files", headers=bearer(), timeout=30,
                             files={"file": ("t.csv", CSV_HEADER + b"2024-01-01,Mug,1,7.25\nbad,row\n", "text/csv")})
         wrong = httpx.post(f"{base}/api/v1/files", headers=bearer(TOKEN[::-1]), timeout=30,

@@ -4,32 +4,20 @@ figures, and the period picker and the product drill-down change what is shown."
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from api_helpers import PROJECT_DIR, run_main
+from api_helpers import api_environment, free_port, run_main, start_api
 from browser import chromium
 from test_report_figures import write_csv
 
 from autosight import scratch
-from settings import SETTING_NAMES
 
 SCREENSHOTS = Path(os.environ.get("AUTOSIGHT_SCREENSHOTS", tempfile.gettempdir())) / "autosight-dashboard"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +30,14 @@ def server(server_dsn: str) -> Iterator[str]:
                           env={"CURRENCY": "EUR"})
         assert result.returncode == 0, result.stderr
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-        env.update(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"), CURRENCY="EUR")
-        process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "api.py"), "--port", str(port)], cwd=tmp,
-                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        base = f"http://127.0.0.1:{port}"
+        env = api_environment(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"),
+                              CURRENCY="EUR")
+        process = start_api(port, tmp, env)
         try:
-            _wait(base, process)
-            yield base
+            yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
             process.communicate(timeout=30)
-
-
-def _wait(base: str, process: subprocess.Popen[str]) -> None:
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(f"api.py exited: {process.communicate()[1]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("api.py did not answer")
 
 
 @pytest.fixture

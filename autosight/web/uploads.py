@@ -2,7 +2,7 @@
 
 The body is streamed to a private staging file (memory stays flat whatever the size) and cut off with
 413 as soon as it passes UPLOAD_MAX_MB. Under the run lock the file is moved to
-``UPLOAD_DIR/<name>`` and loaded by ``ingestion.ingest_files``: the same content twice is a no-op, and
+``UPLOAD_DIR/<name>`` and loaded by main.py's own step (``main.ingest``): the same content twice is a no-op, and
 a new upload under the same name replaces what that name loaded before, exactly as a file in the inbox.
 """
 
@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 import db
-import ingestion
+import main
 from analysis_types import FileOutcome
 from autosight.web.auth import require_token
 from autosight.web.problems import ApiProblem, problem_responses
@@ -159,8 +159,7 @@ def _ingest_locked(target: db.Target, settings: Settings, staged: Path, final: P
             os.replace(staged, final)
             connection = db.connect(target)
             try:
-                lock.ensure_held()
-                outcome = ingestion.ingest_files(connection, [final], _load_options(settings))[0]
+                [outcome] = main.ingest(connection, lock, [final], main.load_options(settings))
             finally:
                 connection.close()
     except LockHeld:
@@ -181,11 +180,6 @@ def _record(target: db.Target, started: datetime, outcome: str, file: FileOutcom
             kind="upload", started_at=started, finished_at=datetime.now(UTC), outcome=outcome,
             files=None if file is None else 1, rows_loaded=None if file is None else file.rows_loaded,
             rows_rejected=None if file is None else file.rows_rejected, message=message))
-
-
-def _load_options(settings: Settings) -> ingestion.LoadOptions:
-    return ingestion.LoadOptions(column_map=settings.column_map, date_format=settings.date_format,
-                                 encoding=settings.encoding, reject_threshold_pct=settings.reject_threshold_pct)
 
 
 def _answer(request: Request, name: str, outcome: FileOutcome) -> JSONResponse:
