@@ -101,13 +101,14 @@ def inbox_files(directory: Path) -> list[Path]:
 
 def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
                  options: LoadOptions) -> list[FileOutcome]:
-    """Load each file in its own transaction; a refused file does not stop the others."""
+    """Load each file in its own transaction; a refused file does not stop the others, nor one that vanished
+    or became something else than a regular file since it was listed (refused with the reason)."""
     outcomes: list[FileOutcome] = []
     for path in paths:
         started = time.monotonic()
         try:
             outcome = ingest_file(connection, path, options)
-        except InputRefused as refusal:
+        except (InputRefused, InputMissing) as refusal:
             connection.rollback()
             outcome = _refused_outcome(path, refusal)
             log.error("file %s refused: %s", path, refusal)
@@ -119,7 +120,7 @@ def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
     return outcomes
 
 
-def _refused_outcome(path: Path, refusal: InputRefused) -> FileOutcome:
+def _refused_outcome(path: Path, refusal: InputRefused | InputMissing) -> FileOutcome:
     if isinstance(refusal, RowsRefused):
         counts = refusal.counts
         return FileOutcome(path=str(path.resolve()), sha256=refusal.sha256, status="refused", rows_read=counts.read,

@@ -213,3 +213,15 @@ def test_the_currency_setting_is_in_the_report(run_main, tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["currency"] == "EUR"
     assert report["data_quality"]["rows_loaded"] == 2
+
+
+def test_a_file_that_vanished_or_became_a_fifo_since_listed_is_refused_and_the_others_load(seeded, tmp_path):
+    fifo, gone = special_path(tmp_path, "fifo"), tmp_path / "gone.csv"
+    good = tmp_path / "good.csv"
+    good.write_text("sale_date,product_name,quantity,price\n2024-01-01,Tea,2,1.25\n")
+
+    outcomes = ingestion.ingest_files(seeded, [fifo, gone, good], ingestion.LoadOptions())
+
+    assert [outcome.status for outcome in outcomes] == ["refused", "refused", "loaded"]
+    assert "FIFO" in outcomes[0].message and "no such file" in outcomes[1].message
+    assert loaded_revenue(seeded) == EXISTING_REVENUE + Decimal("2.50")
