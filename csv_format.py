@@ -25,6 +25,7 @@ from settings import CANONICAL_COLUMNS
 
 CHUNK_BYTES = 1 << 20
 HEAD_BYTES = 64 * 1024
+MAX_HEAD_BYTES = 16 << 20
 DELIMITERS = (",", ";", "\t", "|")
 BINARY_SIGNATURES = (b"\x89PNG", b"\x1f\x8b", b"PK\x03\x04", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"BZh", b"\x7fELF")
 UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
@@ -175,8 +176,13 @@ def _locate_columns(header: list[str], required: list[str], column_map: dict[str
 
 
 def _read_head(path: Path) -> bytes:
+    """The file's first HEAD_BYTES, or more until the head holds two line breaks (a sep= line and a header
+    line over 64 KB, a header of thousands of columns), up to MAX_HEAD_BYTES."""
     with open_regular(path, "the input") as stream:
-        return stream.read(HEAD_BYTES)
+        head = stream.read(HEAD_BYTES)
+        while head.count(b"\n") < 2 and len(head) < MAX_HEAD_BYTES and (more := stream.read(HEAD_BYTES)):
+            head += more
+        return head
 
 
 def open_regular(path: Path, source: str) -> BinaryIO:

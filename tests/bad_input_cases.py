@@ -325,6 +325,7 @@ SPREADSHEET_EXPORTS = [
     _good14("excel_sep_line.csv", "Excel's 'sep=;' first line, then ';' and decimal commas"),
     _good14("huge_unused_column.csv", "a 200,000-character value in a column AutoSight does not read"),
     _good14("nul_in_unused_column.csv", "a NUL byte in a column AutoSight does not read"),
+    _good14("header_over_64kb.csv", "8,000 unused columns: a header line of 150 KB"),
     _refused("duplicate_price_column.csv", "price (columns 4, 5) more than once", "two price columns"),
     _refused("duplicate_mapped_column.csv", "price (mapped to 'Amount') (columns 4, 5) more than once",
              "Amount and amount, the mapped price column twice",
