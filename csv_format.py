@@ -192,6 +192,9 @@ def open_regular(path: Path, source: str) -> BinaryIO:
     with O_NONBLOCK (a FIFO without a writer would otherwise wait forever) and checked with fstat, so that
     a path swapped for something else between two looks is caught too.
     """
+    if not is_utf8_name(path):
+        raise InputRefused(f"{printable_name(path)}: the file name is not valid UTF-8 (it could not be recorded); "
+                           f"rename the file ({source})")
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -209,6 +212,19 @@ def open_regular(path: Path, source: str) -> BinaryIO:
         raise InputMissing(f"{path}: is {_kind_of(mode)}, not a regular CSV file ({source})")
     os.set_blocking(descriptor, True)
     return os.fdopen(descriptor, "rb")
+
+
+def is_utf8_name(path: Path) -> bool:
+    """Whether the path's name is text (a name of undecodable bytes cannot be stored in the ledger or report)."""
+    try:
+        str(path.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_name(path: Path) -> str:
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _kind_of(mode: int) -> str:

@@ -41,7 +41,7 @@ from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.transactions import savepoint, transaction
 from autosight.validating_path import file_conventions, validate_rows
-from csv_format import FileLayout, FileScan, check_unchanged, detect_layout, scan_file
+from csv_format import FileLayout, FileScan, check_unchanged, detect_layout, is_utf8_name, printable_name, scan_file
 from errors import InputMissing, InputRefused
 from logger_config import get_logger
 from settings import CANONICAL_COLUMNS
@@ -92,7 +92,9 @@ def inbox_files(directory: Path) -> list[Path]:
     for path in sorted(directory.iterdir(), key=lambda path: path.name):
         if path.suffix.lower() != ".csv":
             continue
-        if path.is_file():
+        if not is_utf8_name(path):
+            log.warning("inbox: skipped %s: its name is not valid UTF-8 (rename it)", printable_name(path))
+        elif path.is_file():
             files.append(path)
         else:
             log.warning("inbox: skipped %s: not a regular file (a folder, FIFO, device or dangling link)", path)

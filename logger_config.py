@@ -149,7 +149,8 @@ def setup_logging(
         raise ValueError(f"unknown log level {level!r}")
     run_id = run_id or new_run_id()
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    handler = RunLogHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler = RunLogHandler(log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8",
+                            errors="backslashreplace")  # a file name that is not UTF-8 is logged, escaped
     handler.addFilter(SecretMaskingFilter(secrets))
     handler.setFormatter(RunFormatter(run_id))
     application, root = logging.getLogger(ROOT_LOGGER_NAME), logging.getLogger()

@@ -225,3 +225,21 @@ def test_a_file_that_vanished_or_became_a_fifo_since_listed_is_refused_and_the_o
     assert [outcome.status for outcome in outcomes] == ["refused", "refused", "loaded"]
     assert "FIFO" in outcomes[0].message and "no such file" in outcomes[1].message
     assert loaded_revenue(seeded) == EXISTING_REVENUE + Decimal("2.50")
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_by_csv_and_skipped_by_inbox(run_main, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    content = b"sale_date,product_name,quantity,price\n2024-01-01,Tea,2,1.25\n"
+    latin1 = os.fsdecode(bytes(inbox) + b"/caf\xe9.csv")
+    Path(latin1).write_bytes(content)
+    (inbox / "good.csv").write_bytes(content.replace(b"2024-01-01", b"2024-01-02"))
+
+    refused = run_main("--csv", latin1, "--output-dir", "out")
+    loaded = run_main("--inbox", str(inbox), "--output-dir", "out")
+
+    assert refused.returncode == INPUT_REFUSED
+    assert "the file name is not valid UTF-8" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert (loaded.returncode, loaded.stderr) == (0, "")
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [Path(file["path"]).name for file in report["data_quality"]["files"]] == ["good.csv"]
