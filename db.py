@@ -17,7 +17,6 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-import embedded_server as embedded
 from autosight import citus
 from autosight.connect_failure import Cause, diagnose
 from errors import ConfigError, DatabaseUnavailable, LockHeld, first_line
@@ -136,7 +135,9 @@ def database_target(settings: Settings) -> Iterator[Target]:
 @contextlib.contextmanager
 def embedded_server(data_dir: Path) -> Iterator[Target]:
     """The embedded PostgreSQL with its data in ``data_dir``, for the length of the block."""
-    with embedded.embedded_server(data_dir) as dsn:
+    import embedded_server  # imported here: it and psutil are of no use to a run on a server
+
+    with embedded_server.embedded_server(data_dir) as dsn:
         yield Target({"dsn": dsn}, f"embedded PostgreSQL in {data_dir.resolve() / 'pgdata'}")
 
 

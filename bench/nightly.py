@@ -129,7 +129,10 @@ def describe(label: str, files: int, run: Run) -> str:
 @contextmanager
 def database_env(database_url: str | None) -> Iterator[dict[str, str]]:
     """The environment of the measured runs: a scratch database on the server, or a fresh embedded one."""
-    base = {key: value for key, value in os.environ.items() if key not in SETTING_NAMES}
+    # Cron's environment: no AutoSight setting, and Python may cache its bytecode (this machine's shell forbids it
+    # with PYTHONDONTWRITEBYTECODE, which would add compiling every module to every run).
+    base = {key: value for key, value in os.environ.items()
+            if key not in SETTING_NAMES and key != "PYTHONDONTWRITEBYTECODE"}
     if database_url:
         with scratch.scratch_database(database_url, "bench_nightly") as dsn:
             yield {**base, "DATABASE_URL": dsn}
