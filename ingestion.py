@@ -41,10 +41,18 @@ from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.transactions import savepoint, transaction
 from autosight.validating_path import file_conventions, validate_rows
-from csv_format import FileLayout, FileScan, check_unchanged, detect_layout, is_utf8_name, printable_name, scan_file
+from csv_format import (
+    CANONICAL_COLUMNS,
+    FileLayout,
+    FileScan,
+    check_unchanged,
+    detect_layout,
+    is_utf8_name,
+    printable_name,
+    scan_file,
+)
 from errors import InputMissing, InputRefused
 from logger_config import get_logger
-from settings import CANONICAL_COLUMNS
 
 log = get_logger(__name__)
 

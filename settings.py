@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 
 from autosight.bounds import Bounds
 from autosight.trading_calendar import CalendarRules, closed_dates_setting, parse_closed_weekdays
+from csv_format import CANONICAL_COLUMNS
 from errors import ConfigError
 
 # Product names are part of the rollup's primary key: a btree entry holds at most about 2,700 bytes, and a
@@ -41,7 +42,6 @@ SETTING_NAMES = (
     "STRONG_GROWTH_PCT", "MA_WINDOW", "BACKTEST_DAYS", "CLOSED_WEEKDAYS", "CLOSED_DATES", "CLOSED_DATES_FILE",
     "OUTPUT_DIR", "LOG_FILE", "LOG_LEVEL", *API_SETTING_NAMES,
 )
-CANONICAL_COLUMNS = ("sale_date", "product_name", "quantity", "price")
 MAPPABLE_COLUMNS = (*CANONICAL_COLUMNS, "revenue")
 
 

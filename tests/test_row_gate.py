@@ -117,3 +117,15 @@ def test_row_shape():
 def test_raw_text_of_a_huge_row_is_cut_and_says_so():
     text = RawText(",").text(["2024-01-01", "x" * 200_000])
     assert len(text) < 100_100 and text.endswith("[cut: 200011 characters in all]")
+
+
+def test_the_gate_needs_no_database_driver():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    check = ("import sys, autosight.row_gate;"
+             " print(sorted(m for m in ('psycopg2', 'settings', 'db') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
