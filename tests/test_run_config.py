@@ -6,10 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg2
 import pytest
 from processes import embedded_data_dir
 
@@ -154,3 +159,60 @@ def test_an_embedded_cluster_of_another_major_version_exits_78(run_main) -> None
 
     assert result.returncode == errors.CONFIG
     assert "is of PostgreSQL 9.6, the installed embedded server is PostgreSQL" in result.stderr
+
+
+# --- a server that speaks German ---------------------------------------------------------------------------------
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+GERMAN = "de_DE.UTF-8"
+
+
+def _can_run_a_german_server() -> bool:
+    if os.geteuid() != 0 or not (PG15_BIN / "initdb").is_file():
+        return False
+    locales = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout.split()
+    return "de_DE.utf8" in locales
+
+
+@pytest.fixture(scope="module")
+def german_server() -> Iterator[str]:
+    """A PostgreSQL 15 of its own whose lc_messages is German, asking for passwords; yields its socket folder."""
+    if not _can_run_a_german_server():
+        pytest.skip("needs PostgreSQL 15's binaries, the de_DE.UTF-8 locale and root (to run them as postgres)")
+    folder = Path(tempfile.mkdtemp(prefix="autosight-de-"))
+    shutil.chown(folder, "postgres")
+    (folder / "pw").write_text("Richtig-Pa55\n")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, str(PG15_BIN / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
+                    "-A", "scram-sha-256", f"--pwfile={folder / 'pw'}", "--locale=C.UTF-8",
+                    f"--lc-messages={GERMAN}"], check=True, capture_output=True)
+    options = f"-c listen_addresses='' -k {folder}"
+    subprocess.run([*as_postgres, str(PG15_BIN / "pg_ctl"), "-D", str(folder / "data"), "-o", options,
+                    "-l", str(folder / "log"), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield str(folder)
+    finally:
+        subprocess.run([*as_postgres, str(PG15_BIN / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate",
+                        "-w", "stop"], check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_server_speaking_german_refuses_a_wrong_password_exit_78_at_once(run_main, tmp_path, german_server):
+    url = f"postgresql://postgres:Falsch@/postgres?host={german_server}"
+    with pytest.raises(psycopg2.OperationalError, match="Passwort-Authentifizierung"):  # the server's own words
+        psycopg2.connect(url).close()
+
+    result = run_main("--skip-ingest", env={"DATABASE_URL": url, "CONNECT_RETRIES": "3", "CONNECT_RETRY_DELAY": "5"})
+
+    assert result.returncode == errors.CONFIG
+    assert result.stderr.startswith("autosight: error: the database server postgres@")
+    assert "refused the credentials" in result.stderr
+    assert "attempt" not in (tmp_path / "autosight.log").read_text()  # not retried
+
+
+def test_a_server_speaking_german_names_a_missing_database_exit_78(run_main, german_server):
+    url = f"postgresql://postgres:Richtig-Pa55@/gibtsnicht?host={german_server}"
+    result = run_main("--skip-ingest", env={"DATABASE_URL": url, "CONNECT_RETRIES": "3", "CONNECT_RETRY_DELAY": "5"})
+
+    assert result.returncode == errors.CONFIG
+    assert "Datenbank »gibtsnicht« existiert nicht" in result.stderr
