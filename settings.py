@@ -60,7 +60,7 @@ class Settings:
     strong_growth_pct: Decimal = Decimal("20")
     ma_window: int = 5
     reject_threshold_pct: Decimal = Decimal("10")
-    backtest_days: int = 28
+    backtest_days: int = 14
     connect_retries: int = 3
     connect_retry_delay: float = 1.0
     closed_weekdays: frozenset[int] | None = None  # None: detected from the history
@@ -134,7 +134,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         strong_growth_pct=_non_negative(env, "STRONG_GROWTH_PCT", "20"),
         ma_window=_positive_int(env, "MA_WINDOW", 5),
         reject_threshold_pct=_percentage(env, "REJECT_THRESHOLD_PCT", "10"),
-        backtest_days=_positive_int(env, "BACKTEST_DAYS", 28),
+        backtest_days=_positive_int(env, "BACKTEST_DAYS", 14),
         connect_retries=_positive_int(env, "CONNECT_RETRIES", 3),
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
         closed_weekdays=parse_closed_weekdays(text("CLOSED_WEEKDAYS")),

@@ -45,7 +45,7 @@ from autosight.trading_calendar import CalendarRules, build_calendar
 from forecasting import forecast_next_day
 
 MA_WINDOW = 5
-BACKTEST_DAYS = 28
+BACKTEST_DAYS = 14
 HEADLINE = "autosight_headline"
 SEASON = 7
 RowRevenue = Callable[[dict[str, str]], Decimal | None]
