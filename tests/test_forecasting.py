@@ -149,6 +149,10 @@ def three_weeks_forecast(window: int = 1) -> Forecast:
         ("naive", "620.00"),  # Saturday 2024-01-20: 600 + 20
         ("seasonal_naive", "120.00"),  # the last Monday (2024-01-15): 100 + 20, not the closed Sunday before it
         ("weekday_mean", "110.00"),  # Mondays 100, 110, 120
+        ("weekday_median", "110.00"),  # Mondays 100, 110, 120: the middle one
+        # all 18 trading days (fewer than 28), sorted: 100 110 120 200 210 220 300 310 320 | 400 ...; the 9th
+        # and 10th are 320 and 400: (320 + 400) / 2
+        ("recent_median", "360.00"),
         # window 1 over trading days: Sat 620 + (620 - Fri 520); the closed Sunday is no change of -620
         ("moving_average", "720.00"),
     ],
@@ -180,6 +184,33 @@ def test_the_week_ahead_by_weekday_mean_follows_the_weekly_pattern() -> None:
     assert [day.value for day in forecast.week] == [Decimal(pattern[day.day.weekday()]).quantize(Decimal("0.01"))
                                                     for day in forecast.week]
     assert forecast.backtest is not None and forecast.backtest.mae == Decimal("0.00")
+
+
+def test_the_median_combination_averages_holt_winters_and_the_two_medians() -> None:
+    # The exact weekly pattern of the test above (Sundays closed), 10 weeks to Sunday 2024-03-10; the next
+    # trading day is Monday 03-11. Holt-Winters and the weekday median both give the pattern's Monday, 100. The
+    # last 28 trading days are the last 4 weeks (24 days) and Wed..Sat of the week before: 40, 80, 300, 410 five
+    # times each, 100 and 250.50 four times; sorted, the 14th and 15th are 100 and 250.50, median 175.25.
+    # Mean of the three: (100 + 100 + 175.25) / 3 = 125.0833.. -> 125.08.
+    pattern = {0: "100", 1: "250.50", 2: "80", 3: "40", 4: "300", 5: "410", 6: "0"}
+    days = calendar(70)
+    revenues = [Decimal(pattern[day.weekday()]) for day in days]
+    forecast = forecast_next_day(days, revenues, 5, closed_days={d for d in days if d.weekday() == 6},
+                                 is_closed_ahead=closed_on_sunday)
+    assert forecast.day == date(2024, 3, 11)
+    assert by_name(forecast, "recent_median").value == Decimal("175.25")
+    assert by_name(forecast, "weekday_median").value == Decimal("100.00")
+    assert by_name(forecast, "holt_winters").value == Decimal("100.00")
+    assert by_name(forecast, "median_combination").value == Decimal("125.08")
+
+
+def test_the_headline_is_chosen_among_the_selectable_models_only() -> None:
+    # The seed's moving average, naive, seasonal naive and the mean-based models are reported, never chosen.
+    selectable = {"holt_winters", "recent_median", "weekday_median", "median_combination"}
+    rng = random.Random(3)
+    days = calendar(140)
+    revenues = [Decimal(str(round(400 * rng.uniform(0.5, 1.5), 2))) for _ in days]
+    assert forecast_next_day(days, revenues, window=5).method in selectable
 
 
 def test_no_data() -> None:
