@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 import csv_values
@@ -143,7 +144,9 @@ def _clean_line_pattern(layout: FileLayout, bounds: Bounds) -> bytes:
     clean value is one the gate admits.
     """
     delimiter = re.escape(layout.delimiter.encode())
-    unquoted_product = rb'[^"' + delimiter + rb"\r\n]++"
+    # At most 4 bytes a character in UTF-8: a longer unquoted name cannot pass the gate's length bound, so it is
+    # diverted to the gate instead of reaching the rollup's index (whose keys hold at most about 2,700 bytes).
+    unquoted_product = rb'[^"' + delimiter + rb"\r\n]{1,%d}+" % (4 * bounds.product_name_max_chars)
     quantity_digits = _digits_below(bounds.max_quantity)
     price_digits = _digits_below(int(bounds.max_unit_price))
     fields = {
@@ -220,7 +223,7 @@ def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLa
                 cursor.copy_expert(copy_into(columns, layout.delimiter, header=True), reader,
                                    size=COPY_CHUNK_BYTES)
             outcome = _after_copy(cursor, file_id, layout, lines, bounds, rejects)
-        except (psycopg2.DataError, psycopg2.IntegrityError) as error:
+        except (psycopg2.DataError, psycopg2.IntegrityError, psycopg2.errors.ProgramLimitExceeded) as error:
             outcome = lines.abandoned or f"COPY refused a value: {first_line(error)}"
         if isinstance(outcome, str):
             log.info("file %s: plain COPY not usable (%s); validating rows", path, outcome)

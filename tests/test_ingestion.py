@@ -374,3 +374,23 @@ def test_a_few_bad_lines_keep_the_fast_path_and_store_what_the_validating_path_s
                                                                       slow.rows_rejected) == (22, 19, 3)
     assert ("2024-01-18", 'Tea "Green"', 2, "1.00", None) in fast_rows
     assert ("2024-01-17", "Tea", 1, "2.50", None) in fast_rows
+
+
+@pytest.mark.parametrize(("name", "fast_path"), [
+    ("x y" * 100_000, "copy"),         # unquoted: diverted to the gate by the clean-line check
+    ('"' + "z" * 300_000 + '"', None),  # quoted: may reach the COPY; the index limit must not escape
+    ("漢" * 2_000, "copy"),             # 2,000 characters, 6,000 bytes
+], ids=["unquoted-300k", "quoted-300k", "cjk-2000"])
+def test_a_product_name_too_long_for_an_index_is_a_rejected_row_not_a_database_failure(connection, tmp_path, name,
+                                                                                      fast_path):
+    """Issue 9: a name far over PRODUCT_NAME_MAX_CHARS must never reach the rollup's primary key (exit 75 then
+    stopped every later night); it is rejected with its line number, and the good rows load."""
+    path = write(tmp_path / "long_name.csv", HEADER + MUGS + f"2024-01-20,{name},1,9.00\n")
+    outcome = load(connection, path, reject_threshold_pct=Decimal(10))
+    rows, rejects, load_path = rows_of_load(connection, path)
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == (16, 15, 1)
+    assert [(line, reason) for line, reason, _ in rejects] == [(17, "field_too_long")]
+    assert total_revenue(connection) == Decimal("4.00") * 15
+    assert all(product == "Mug" for _, product, *_ in rows)
+    if fast_path is not None:
+        assert load_path == fast_path
