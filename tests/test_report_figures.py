@@ -55,7 +55,7 @@ OCCASIONAL = ("Gift Box", "49.99")
 BAD_ROWS = {"bad_date": "2024-02-30,Mug,1,7.25", "bad_quantity": "2024-01-17,Mug,two,7.25"}
 LABELS = ("Strong Growth", "Moderate Growth", "No Change", "Decline", "No Baseline", "Closed")
 SEASON = 7
-BACKTEST_DAYS = 28
+BACKTEST_DAYS = 14
 MIN_TRAINING_DAYS = 7  # a backtest origin needs a full week of history before it
 MIN_INTERVAL_ERRORS = 5
 
