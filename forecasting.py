@@ -45,6 +45,7 @@ MIN_TRAINING_DAYS = SEASON  # a backtest origin needs a week of trading days beh
 MIN_SELECTION_ERRORS = 3  # fewer one-step errors than this choose nothing: the seed stays
 MIN_INTERVAL_ERRORS = 5  # fewer errors than this give no meaningful 10th/90th percentile
 NESTED_ORIGINS = 56  # trading days scored by the nested backtest
+DEFAULT_BACKTEST_DAYS = 14  # the BACKTEST_DAYS setting's default: the selection window, in trading days
 # The intervals come from the nested errors of the last 28 origins only: recent errors follow the current choice and
 # sales level (with 56, walmart_10k's interval covered 91 % of its days, more than the 80 % it claims).
 INTERVAL_ORIGINS = 28
@@ -56,7 +57,8 @@ WEEKDAY_MEAN_WEEKS = 4
 # moving average, naive and seasonal naive forecast from one or two days, so their scores swing most from window to
 # window and a lucky window made them the headline for the days after it. The mean-based models lose to their
 # median twins on absolute error (daily revenue is skewed: a few big orders). Fewer candidates also means less
-# winning on luck (bench/FORECAST_RESULTS.md: out-of-sample MASE lower on all 5 shared daily series).
+# winning on luck (bench/FORECAST_RESULTS.md: out-of-sample MASE lower on all 5 shared daily series, with the
+# 14-day window and 28 interval errors; all three were chosen on those same series).
 SELECTABLE = ("holt_winters", "recent_median", "weekday_median", "median_combination")
 RECENT_MEAN_DAYS = 28
 WEEKDAY_MEDIAN_WEEKS = 8
@@ -487,7 +489,7 @@ def _day_forecasts(backtest: _Backtest, model: int, week: _Week) -> list[Forecas
 
 
 def forecast_series(name: str, days: Sequence[date], revenues: Sequence[Decimal], window: int,
-                    backtest_days: int = 14, *, closed_days: Collection[date] = (),
+                    backtest_days: int = DEFAULT_BACKTEST_DAYS, *, closed_days: Collection[date] = (),
                     is_closed_ahead: Callable[[date], bool] | None = None) -> SeriesForecast:
     """The week ahead of one series (a product's revenue on the shop's calendar), by its nested choice."""
     _check_series(days, revenues)
@@ -500,7 +502,7 @@ def forecast_series(name: str, days: Sequence[date], revenues: Sequence[Decimal]
 
 
 def forecast_next_day(
-    days: Sequence[date], revenues: Sequence[Decimal], window: int, backtest_days: int = 14, *,
+    days: Sequence[date], revenues: Sequence[Decimal], window: int, backtest_days: int = DEFAULT_BACKTEST_DAYS, *,
     closed_days: Collection[date] = (), is_closed_ahead: Callable[[date], bool] | None = None,
     products: Mapping[str, Sequence[Decimal]] | None = None,
 ) -> Forecast:
@@ -536,7 +538,8 @@ def forecast_next_day(
     )
 
 
-def forecast_from_analysis(analysis: AnalysisResult, window: int, backtest_days: int = 14) -> Forecast:
+def forecast_from_analysis(analysis: AnalysisResult, window: int,
+                          backtest_days: int = DEFAULT_BACKTEST_DAYS) -> Forecast:
     """The report's forecast: from the whole history up to the period's end, on its trading calendar."""
     history = analysis.history
     return forecast_next_day(
