@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg2.extensions
 
-from analysis_types import (
+from autosight.run_results import (
     CENT,
     CLOSED,
     DECLINE,

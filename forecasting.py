@@ -26,7 +26,7 @@ from itertools import accumulate, pairwise, product
 
 import numpy as np
 
-from analysis_types import (
+from autosight.run_results import (
     CENT,
     MASE_STEP,
     AnalysisResult,

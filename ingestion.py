@@ -31,7 +31,6 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 import csv_values
-from analysis_types import DataQuality, FileOutcome, RejectsFile
 from atomic_io import write_atomically
 from autosight import file_identity, file_ledger
 from autosight.copy_path import try_fast_path
@@ -39,6 +38,7 @@ from autosight.file_ledger import COPY_CHUNK_BYTES
 from autosight.plausibility import plausibility_warnings
 from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
+from autosight.run_results import DataQuality, FileOutcome, RejectsFile
 from autosight.transactions import savepoint, transaction
 from autosight.validating_path import file_conventions, validate_rows
 from csv_format import (

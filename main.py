@@ -27,10 +27,10 @@ import db
 import errors
 import ingestion
 from analysis import PeriodFilter, analyze
-from analysis_types import AnalysisResult, DataQuality, FileOutcome, Forecast, RejectsFile
 from atomic_io import remove_leftover_temporaries
 from autosight import file_identity, output_cache
 from autosight.html_report import write_report_html
+from autosight.run_results import AnalysisResult, DataQuality, FileOutcome, Forecast, RejectsFile
 from csv_format import open_regular
 from forecasting import forecast_from_analysis
 from logger_config import LogSession, get_logger, mask_secrets, setup_logging, timed_step

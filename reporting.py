@@ -17,7 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from analysis_types import (
+from atomic_io import write_bytes_atomically
+from autosight.run_results import (
     CENT,
     MASE_STEP,
     TREND_LABELS,
@@ -35,7 +36,6 @@ from analysis_types import (
     Span,
     TrendDay,
 )
-from atomic_io import write_bytes_atomically
 from autosight.trading_calendar import CLOSED_REASONS, WEEKDAY_NAMES
 
 SCHEMA_VERSION = "1.1"

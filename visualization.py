@@ -22,8 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-import analysis_types
 from atomic_io import write_atomically
+from autosight import run_results
 
 DPI = 120
 PNG_COMPRESS_LEVEL = 1
@@ -52,8 +52,8 @@ CLOSED_COLOR = "#D9D9D9"
 
 def draw_revenue_chart(
     path: Path,
-    daily: Sequence[analysis_types.DailyRevenue],
-    forecast: analysis_types.Forecast | None,
+    daily: Sequence[run_results.DailyRevenue],
+    forecast: run_results.Forecast | None,
     moving_average_window: int,
     *,
     currency: str | None = None,
@@ -65,10 +65,10 @@ def draw_revenue_chart(
 
 def draw_products_chart(
     path: Path,
-    products: Sequence[analysis_types.ProductPerformance],
+    products: Sequence[run_results.ProductPerformance],
     top_n: int = 10,
     *,
-    period: analysis_types.Period | None = None,
+    period: run_results.Period | None = None,
     currency: str | None = None,
 ) -> None:
     """Write the top-``top_n`` products chart, the remaining products summed into one "Other" bar; products with
@@ -80,8 +80,8 @@ def draw_products_chart(
 
 
 def build_revenue_figure(
-    daily: Sequence[analysis_types.DailyRevenue],
-    forecast: analysis_types.Forecast | None,
+    daily: Sequence[run_results.DailyRevenue],
+    forecast: run_results.Forecast | None,
     moving_average_window: int,
     *,
     currency: str | None = None,
@@ -100,10 +100,10 @@ def build_revenue_figure(
 
 
 def build_products_figure(
-    products: Sequence[analysis_types.ProductPerformance],
+    products: Sequence[run_results.ProductPerformance],
     top_n: int = 10,
     *,
-    period: analysis_types.Period | None = None,
+    period: run_results.Period | None = None,
     currency: str | None = None,
 ) -> Figure:
     """The products chart as a figure (see ``draw_products_chart``)."""
@@ -203,8 +203,8 @@ def _trailing_average(revenues: Sequence[Decimal], window: int) -> list[float]:
 
 def _draw_revenue(
     axes: Axes,
-    daily: Sequence[analysis_types.DailyRevenue],
-    forecast: analysis_types.Forecast | None,
+    daily: Sequence[run_results.DailyRevenue],
+    forecast: run_results.Forecast | None,
     window: int,
     currency: str | None,
 ) -> None:
@@ -241,8 +241,8 @@ def _draw_revenue(
     _format_revenue_axes(axes, daily, last_day, currency)
 
 
-def _shade_closed_days(axes: Axes, daily: Sequence[analysis_types.DailyRevenue],
-                       forecast: analysis_types.Forecast | None) -> None:
+def _shade_closed_days(axes: Axes, daily: Sequence[run_results.DailyRevenue],
+                       forecast: run_results.Forecast | None) -> None:
     """Grey bands over closed days (and the closed days of the week ahead). On a long history a closed weekday
     would stripe the whole chart, so there only closures and listed dates are shaded (the legend says so)."""
     recurring = ("closed_weekday", "detected_closed_weekday")
@@ -259,7 +259,7 @@ def _shade_closed_days(axes: Axes, daily: Sequence[analysis_types.DailyRevenue],
                      edgecolor="none", alpha=0.6, zorder=0, label=label)
 
 
-def _draw_week_ahead(axes: Axes, forecast: analysis_types.Forecast) -> None:
+def _draw_week_ahead(axes: Axes, forecast: run_results.Forecast) -> None:
     """The week ahead: its trading days' forecasts joined by a dotted line inside their 80 % band."""
     ahead = [entry for entry in forecast.week if not entry.closed]
     if len(ahead) < 2:
@@ -275,7 +275,7 @@ def _draw_week_ahead(axes: Axes, forecast: analysis_types.Forecast) -> None:
                           label=f"{forecast.interval_level_pct}% interval, next 7 days")
 
 
-def _draw_forecast(axes: Axes, forecast: analysis_types.Forecast, connect_from: tuple[date, float] | None,
+def _draw_forecast(axes: Axes, forecast: run_results.Forecast, connect_from: tuple[date, float] | None,
                    currency: str | None) -> None:
     """Mark the next-trading-day forecast with its interval as an error bar, optionally tied to the last day by a
     dashed line.
@@ -374,7 +374,7 @@ def _annotate_day(axes: Axes, day: date, revenue: float, title: str, color: str,
     )
 
 
-def _format_revenue_axes(axes: Axes, daily: Sequence[analysis_types.DailyRevenue], last_day: date,
+def _format_revenue_axes(axes: Axes, daily: Sequence[run_results.DailyRevenue], last_day: date,
                          currency: str | None) -> None:
     """Readable dates at any period length, money ticks with separators, and room for the day labels."""
     days = [entry.day for entry in daily]
@@ -405,7 +405,7 @@ def _fit_y_range(axes: Axes) -> None:
     axes.set_ylim(bottom - 0.15 * span, top + 0.18 * span)
 
 
-def _revenue_title(daily: Sequence[analysis_types.DailyRevenue]) -> str:
+def _revenue_title(daily: Sequence[run_results.DailyRevenue]) -> str:
     """The title names the period and its closed days, so a chart forwarded on its own still says what it covers."""
     title = f"Daily revenue, {_period_text(daily[0].day, daily[-1].day)}"
     closed = [entry for entry in daily if not entry.trading]
@@ -415,7 +415,7 @@ def _revenue_title(daily: Sequence[analysis_types.DailyRevenue]) -> str:
     return f"{title}: {len(daily) - len(closed):,} trading days{names or f', {len(closed):,} closed'}"
 
 
-def _closed_weekdays(daily: Sequence[analysis_types.DailyRevenue]) -> list[int]:
+def _closed_weekdays(daily: Sequence[run_results.DailyRevenue]) -> list[int]:
     """Weekdays closed on most of their days in the period (a weekday closed for a few weeks is not named)."""
     recurring = ("closed_weekday", "detected_closed_weekday")
     return [weekday for weekday in range(7)
@@ -437,7 +437,7 @@ def _period_text(start: date, end: date) -> str:
 Bar = tuple[str, float]
 
 
-def _product_bars(ranked: Sequence[analysis_types.ProductPerformance],
+def _product_bars(ranked: Sequence[run_results.ProductPerformance],
                   top_n: int) -> tuple[list[Bar], Bar | None, list[Bar]]:
     """The named top products, the rest summed as one "Other (N products)" bar (None when nothing is left), and
     the products with negative revenue (returns, fees), named so that a loss never hides inside "Other"."""
@@ -533,7 +533,7 @@ def _style_value_axis(axes: Axes, values: list[float]) -> None:
         axes.spines[side].set_visible(False)
 
 
-def _products_title(product_count: int, top_n: int, period: analysis_types.Period | None) -> str:
+def _products_title(product_count: int, top_n: int, period: run_results.Period | None) -> str:
     """Say how many products are shown out of how many, so the "Other" bar is not a surprise, and over which days."""
     if product_count <= top_n:
         noun = "product" if product_count == 1 else "products"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg2.extensions
 
-from analysis_types import FileOutcome
+from autosight.run_results import FileOutcome
 from autosight.transactions import transaction
 from csv_format import FileScan
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import psycopg2.extensions
 
-from analysis_types import QualityWarning
+from autosight.run_results import QualityWarning
 from logger_config import get_logger
 
 log = get_logger(__name__)

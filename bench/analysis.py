@@ -50,8 +50,8 @@ sys.path.insert(0, str(PROJECT_DIR))
 import db  # noqa: E402
 import ingestion  # noqa: E402
 from analysis import PeriodFilter, analyze  # noqa: E402
-from analysis_types import AnalysisResult, Period  # noqa: E402
 from autosight import scratch  # noqa: E402
+from autosight.run_results import AnalysisResult, Period  # noqa: E402
 from forecasting import forecast_from_analysis  # noqa: E402
 
 SEED = 20240401

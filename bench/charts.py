@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from analysis_types import DailyRevenue, Period, ProductPerformance
+from autosight.run_results import DailyRevenue, Period, ProductPerformance
 from forecasting import forecast_next_day
 
 days = int(sys.argv[2])

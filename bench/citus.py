@@ -37,8 +37,8 @@ sys.path.insert(0, str(PROJECT_DIR))
 import analysis  # noqa: E402
 import db  # noqa: E402
 import ingestion  # noqa: E402
-from analysis_types import AnalysisResult  # noqa: E402
 from autosight import citus, scratch  # noqa: E402
+from autosight.run_results import AnalysisResult  # noqa: E402
 from bench.ingest import SEED, canonical_lines  # noqa: E402
 
 SINGLE = "postgresql://postgres@127.0.0.1:5432/postgres"

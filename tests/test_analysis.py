@@ -12,7 +12,7 @@ import pytest
 import analysis
 import ingestion
 from analysis import PeriodFilter, analyze
-from analysis_types import AnalysisResult, Period
+from autosight.run_results import AnalysisResult, Period
 from autosight.trading_calendar import CalendarRules
 
 HEADER = "sale_date,product_name,quantity,price\n"

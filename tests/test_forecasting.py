@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis_types import Forecast, ForecastDay, ModelForecast
+from autosight.run_results import Forecast, ForecastDay, ModelForecast
 from forecasting import forecast_next_day, moving_average_forecast
 
 START = date(2024, 1, 1)  # a Monday

@@ -12,9 +12,9 @@ import pytest
 
 import csv_format
 import ingestion
-from analysis_types import FileOutcome
 from autosight import copy_path
 from autosight.row_gate import Bounds
+from autosight.run_results import FileOutcome
 from errors import InputRefused
 
 CENT = Decimal("0.01")

@@ -14,7 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import reporting
-from analysis_types import (
+from autosight.run_results import (
     AnalysisResult,
     BacktestScore,
     DailyRevenue,

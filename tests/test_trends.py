@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from analysis import classify_trends, day_over_day
-from analysis_types import DailyRevenue, TrendDay
+from autosight.run_results import DailyRevenue, TrendDay
 
 START = date(2024, 2, 27)  # the series cross a leap day
 DEFAULT_THRESHOLD = Decimal("20")

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 import visualization
-from analysis_types import DailyRevenue, Forecast, Period, ProductPerformance
+from autosight.run_results import DailyRevenue, Forecast, Period, ProductPerformance
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2024, 1, 1)

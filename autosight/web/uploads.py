@@ -26,7 +26,7 @@ from starlette.types import Message
 
 import db
 import main
-from analysis_types import FileOutcome
+from autosight.run_results import FileOutcome
 from autosight.web.auth import require_token
 from autosight.web.problems import ApiProblem, problem_responses
 from autosight.web.runs import RunRecord, record_run

@@ -1,4 +1,5 @@
-"""Value types passed from analysis to forecasting, visualization and reporting.
+"""What a run's steps find and hand on: the analysis (period, days, trends, products), the forecast, each
+file's outcome and the data quality, as plain values for forecasting, visualization, reporting and the API.
 
 Kept in a module of their own so that the output modules depend on plain data, not on the SQL that
 produced it. Money is always ``Decimal``.
