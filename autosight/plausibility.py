@@ -6,6 +6,8 @@ Not rejections (a shop may open a new branch, or sell a car once): warnings in r
 
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -26,60 +28,84 @@ MAX_OUTLIER_DAYS = 5  # days named one by one; the others are counted
 
 
 def plausibility_warnings(cursor: psycopg2.extensions.cursor, file_ids: list[int]) -> list[QualityWarning]:
-    """Warnings about the files loaded in this run (``file_ids``), measured against everything else loaded."""
+    """Warnings about the files loaded in this run (``file_ids``), measured against everything else loaded.
+
+    Every active file's shape is read in one query and compared in Python, so that a first load of thousands
+    of files costs one scan of the rollup, not one per file.
+    """
     warnings: list[QualityWarning] = []
-    for file_id in file_ids:
-        warnings += _date_warnings(cursor, file_id) + _product_warnings(cursor, file_id)
     if file_ids:
+        shapes = _active_file_shapes(cursor)
+        history = _History(shapes)
+        names = _file_names(cursor, file_ids)
+        for file_id in file_ids:
+            if file_id in shapes:
+                warnings += _file_warnings(names[file_id], file_id, shapes[file_id], history)
         warnings += _outlier_days(cursor, file_ids)
     for warning in warnings:
         log.warning("plausibility: %s: %s", warning.code, warning.message)
     return warnings
 
 
-def _file_name(cursor: psycopg2.extensions.cursor, file_id: int) -> str:
-    cursor.execute("SELECT source_path FROM loaded_files WHERE file_id = %s", (file_id,))
-    return str(cursor.fetchone()[0])
+@dataclass(frozen=True)
+class _FileShape:
+    first: date
+    last: date
+    products: int
 
 
-def _date_warnings(cursor: psycopg2.extensions.cursor, file_id: int) -> list[QualityWarning]:
-    cursor.execute("SELECT min(sale_date), max(sale_date) FROM sales_daily_product WHERE file_id = %s", (file_id,))
-    first, last = cursor.fetchone()
-    if first is None:
-        return []
+class _History:
+    """What the other active files span and hold, for any one file: kept as the two earliest first days, the two
+    latest last days and the product total, so that leaving one file out costs nothing."""
+
+    def __init__(self, shapes: dict[int, _FileShape]) -> None:
+        self._firsts = heapq.nsmallest(2, ((shape.first, file_id) for file_id, shape in shapes.items()))
+        self._lasts = heapq.nlargest(2, ((shape.last, file_id) for file_id, shape in shapes.items()))
+        self._products = sum(shape.products for shape in shapes.values())
+        self._files = len(shapes)
+
+    def span_without(self, file_id: int) -> tuple[date, date] | None:
+        firsts = [day for day, owner in self._firsts if owner != file_id]
+        lasts = [day for day, owner in self._lasts if owner != file_id]
+        return (firsts[0], lasts[0]) if firsts and lasts else None
+
+    def average_products_without(self, file_id: int, products: int) -> Decimal | None:
+        return Decimal(self._products - products) / (self._files - 1) if self._files > 1 else None
+
+
+def _active_file_shapes(cursor: psycopg2.extensions.cursor) -> dict[int, _FileShape]:
+    cursor.execute("SELECT d.file_id, min(d.sale_date), max(d.sale_date), count(DISTINCT d.product_name)"
+                   " FROM sales_daily_product d JOIN loaded_files f USING (file_id) WHERE f.status = 'active'"
+                   " GROUP BY d.file_id")
+    return {file_id: _FileShape(first, last, int(products)) for file_id, first, last, products in cursor.fetchall()}
+
+
+def _file_names(cursor: psycopg2.extensions.cursor, file_ids: list[int]) -> dict[int, str]:
+    cursor.execute("SELECT file_id, source_path FROM loaded_files WHERE file_id = ANY(%s)", (file_ids,))
+    return {file_id: str(path) for file_id, path in cursor.fetchall()}
+
+
+def _file_warnings(name: str, file_id: int, shape: _FileShape, history: _History) -> list[QualityWarning]:
     warnings = []
-    name = _file_name(cursor, file_id)
-    if (last - first).days > MANY_YEARS_DAYS:
+    if (shape.last - shape.first).days > MANY_YEARS_DAYS:
         warnings.append(QualityWarning("dates_span_many_years",
-                                       f"{name}: its dates span {first} to {last}, over {MANY_YEARS_DAYS // 365} "
-                                       "years: check the date column and format"))
-    cursor.execute("SELECT min(d.sale_date), max(d.sale_date) FROM sales_daily_product d"
-                   " JOIN loaded_files f USING (file_id) WHERE f.status = 'active' AND d.file_id <> %s", (file_id,))
-    history_first, history_last = cursor.fetchone()
-    if history_first is not None and _days_apart(first, last, history_first, history_last) > FAR_FROM_HISTORY_DAYS:
+                                       f"{name}: its dates span {shape.first} to {shape.last}, over "
+                                       f"{MANY_YEARS_DAYS // 365} years: check the date column and format"))
+    span = history.span_without(file_id)
+    if span is not None and _days_apart(shape.first, shape.last, *span) > FAR_FROM_HISTORY_DAYS:
         warnings.append(QualityWarning("dates_far_from_history",
-                                       f"{name}: its dates ({first} to {last}) lie over a year away from the rest "
-                                       f"of the history ({history_first} to {history_last})"))
+                                       f"{name}: its dates ({shape.first} to {shape.last}) lie over a year away "
+                                       f"from the rest of the history ({span[0]} to {span[1]})"))
+    average = history.average_products_without(file_id, shape.products)
+    if average is not None and shape.products > max(average * PRODUCT_JUMP_FACTOR, average + PRODUCT_JUMP_MIN):
+        warnings.append(QualityWarning("product_count_jump",
+                                       f"{name}: {shape.products} distinct products, against {average:.0f} in an "
+                                       "average earlier file: check the product column (--map)"))
     return warnings
 
 
 def _days_apart(first: date, last: date, history_first: date, history_last: date) -> int:
     return max((first - history_last).days, (history_first - last).days, 0)
-
-
-def _product_warnings(cursor: psycopg2.extensions.cursor, file_id: int) -> list[QualityWarning]:
-    cursor.execute(
-        "WITH per_file AS (SELECT d.file_id, count(DISTINCT d.product_name) AS products FROM sales_daily_product d"
-        " JOIN loaded_files f USING (file_id) WHERE f.status = 'active' GROUP BY d.file_id)"
-        " SELECT (SELECT products FROM per_file WHERE file_id = %s),"
-        " (SELECT avg(products) FROM per_file WHERE file_id <> %s)", (file_id, file_id))
-    products, average = cursor.fetchone()
-    if products is None or average is None or products <= max(average * PRODUCT_JUMP_FACTOR,
-                                                               average + PRODUCT_JUMP_MIN):
-        return []
-    return [QualityWarning("product_count_jump",
-                           f"{_file_name(cursor, file_id)}: {products} distinct products, against "
-                           f"{average:.0f} in an average earlier file: check the product column (--map)")]
 
 
 def _outlier_days(cursor: psycopg2.extensions.cursor, file_ids: list[int]) -> list[QualityWarning]:
