@@ -21,12 +21,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import db
+from analysis import PeriodFilter
 from autosight.web import ledger, problems, routes, uploads
 from autosight.web.auth import require_token_for_reads
 from autosight.web.config import WebConfig
 from autosight.web.openapi_schemas import ReportSchemas
 from autosight.web.scheduler import InboxScheduler
-from autosight.web.source import DataSource, PeriodQuery
+from autosight.web.source import DataSource
 from logger_config import get_logger
 from settings import Settings
 
@@ -116,7 +117,7 @@ def _warm(source: DataSource) -> None:
     """Build the dashboard's default period (last 90 days) and the whole history once, so that the first
     view does not wait for them."""
     try:
-        for period in (PeriodQuery(days=DASHBOARD_DAYS), PeriodQuery()):
+        for period in (PeriodFilter(last_days=DASHBOARD_DAYS), PeriodFilter()):
             source.report(source.version(), period)
     except Exception:
         log.warning("could not pre-build the default report", exc_info=True)

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from analysis import PeriodFilter
 from autosight.web import queries
 from autosight.web.openapi_schemas import ReportSchemas
 from autosight.web.problems import ApiProblem, problem_responses
-from autosight.web.source import DataSource, PeriodQuery
+from autosight.web.source import DataSource
 
 EARLIEST_QUERY_DATE = date(1000, 1, 1)  # keeps "to minus days" inside Python's calendar
 MAX_DAYS = 36_500
@@ -53,7 +54,7 @@ async def period_query(
     end_text: Annotated[DateText, Query(alias="to", description="Last day (as main.py --to), YYYY-MM-DD")] = None,
     days: Annotated[int | None, Query(ge=1, le=MAX_DAYS, description="Only the last N days of the data "
                                       "(as main.py --days); combines with from/to")] = None,
-) -> PeriodQuery:
+) -> PeriodFilter:
     """The report period, exactly as main.py's flags choose it (clipped to the days that have data)."""
     start, end = _day("from", start_text), _day("to", end_text)
     for name, value in (("from", start), ("to", end)):
@@ -61,10 +62,10 @@ async def period_query(
             raise ApiProblem(400, "bad-parameter", f"{name}: {value} is before {EARLIEST_QUERY_DATE}")
     if start and end and start > end:
         raise ApiProblem(400, "bad-parameter", f"from {start} is after to {end}")
-    return PeriodQuery(start, end, days)
+    return PeriodFilter(start, end, days)
 
 
-Period = Annotated[PeriodQuery, Depends(period_query)]
+Period = Annotated[PeriodFilter, Depends(period_query)]
 Source = Annotated[DataSource, Depends(source_of)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=2**62, description="Items to skip")]

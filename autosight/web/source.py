@@ -16,8 +16,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import psycopg2
@@ -36,18 +34,6 @@ POOL_CONNECTIONS = 8
 CACHED_REPORTS = 32
 CACHED_RESPONSES = 512
 VERSION_TTL_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class PeriodQuery:
-    """The period parameters of a request, as main.py's --from/--to/--days."""
-
-    start: date | None = None
-    end: date | None = None
-    days: int | None = None
-
-    def as_filter(self) -> PeriodFilter:
-        return PeriodFilter(self.start, self.end, self.days)
 
 
 def build_period_report(connection: psycopg2.extensions.connection, period: PeriodFilter, settings: Settings,
@@ -151,11 +137,11 @@ class DataSource:
         cached: bytes | None = self._responses.peek((version, *key))
         return cached
 
-    def report(self, version: tuple[int, int], period: PeriodQuery) -> dict[str, Any]:
+    def report(self, version: tuple[int, int], period: PeriodFilter) -> dict[str, Any]:
         """report.json's content for ``period`` at ``version``."""
         def build() -> dict[str, Any]:
             with self.reading() as connection:
-                return build_period_report(connection, period.as_filter(), self.settings, self.run_id)
+                return build_period_report(connection, period, self.settings, self.run_id)
         return self._reports.get((version, period), build)
 
     def response(self, key: tuple[Any, ...], version: tuple[int, int], produce: Callable[[], Any]) -> bytes:
