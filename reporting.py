@@ -36,7 +36,7 @@ from autosight.run_results import (
     Span,
     TrendDay,
 )
-from autosight.trading_calendar import CLOSED_REASONS, WEEKDAY_NAMES
+from autosight.trading_calendar import CLOSED_REASONS, WEEKDAY_NAMES, trading_day_averages
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
@@ -72,7 +72,7 @@ def build_report(
         "calendar": _calendar(analysis),
         "periods": {comparison.name: _comparison(comparison) for comparison in analysis.periods},
         "product_performance": [_product(product) for product in analysis.products],
-        "trend_analysis": _trend_analysis(analysis),
+        "trend_analysis": _trend_analysis(analysis, forecast.window),
         "prediction": _prediction(forecast),
         "data_quality": _data_quality(analysis, data_quality),
     }
@@ -238,10 +238,12 @@ def _product(product: ProductPerformance) -> dict[str, Any]:
     }
 
 
-def _trend_analysis(analysis: AnalysisResult) -> dict[str, Any]:
+def _trend_analysis(analysis: AnalysisResult, window: int) -> dict[str, Any]:
     counts = Counter(trend.trend for trend in analysis.trends)
+    averages = trading_day_averages([(day.revenue, day.trading) for day in analysis.daily], window)
     return {
         "thresholds": {"strong_growth_pct": _number(analysis.strong_growth_pct)},
+        "moving_average_window": window,
         "days": [
             {
                 "date": trend.day.isoformat(),
@@ -250,8 +252,9 @@ def _trend_analysis(analysis: AnalysisResult) -> dict[str, Any]:
                 "trend": trend.trend,
                 "week_over_week_pct": _optional_number(trend.week_over_week_pct),
                 "closed_reason": day.closed_reason,
+                "moving_average": _optional_number(average),
             }
-            for trend, day in zip(analysis.trends, analysis.daily, strict=True)
+            for trend, day, average in zip(analysis.trends, analysis.daily, averages, strict=True)
         ],
         "counts": {label: counts[label] for label in TREND_LABELS},
     }

@@ -24,6 +24,7 @@ from matplotlib.patches import Rectangle
 
 from atomic_io import write_atomically
 from autosight import run_results
+from autosight.trading_calendar import trading_day_averages
 
 DPI = 120
 PNG_COMPRESS_LEVEL = 1
@@ -183,22 +184,13 @@ class _MoneyFormatter(ticker.Formatter):
         return f"{x + 0.0:,.{decimals}f}"  # + 0.0 turns -0.0 into 0.0
 
 
-def _trailing_average(revenues: Sequence[Decimal], window: int) -> list[float]:
-    """Mean of each full trailing window (exact in Decimal); the first ``window - 1`` values have none.
-
-    Given the trading days only, it is the average of the last ``window`` trading days.
-    """
-    averages: list[float] = []
-    running = Decimal(0)
-    for index, revenue in enumerate(revenues):
-        running += revenue
-        if index >= window:
-            running -= revenues[index - window]
-        averages.append(float(running / window) if index >= window - 1 else float("nan"))
-    return averages
-
-
 # --- revenue chart -------------------------------------------------------------------------------------
+
+
+def _trading_day_average_line(trading: Sequence[run_results.DailyRevenue], window: int) -> list[float]:
+    """report.json's moving average of the trading days drawn (NaN, a gap, before the first full window)."""
+    averages = trading_day_averages([(entry.revenue, True) for entry in trading], window)
+    return [float("nan") if average is None else float(average) for average in averages]
 
 
 def _draw_revenue(
@@ -224,7 +216,7 @@ def _draw_revenue(
     if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
         axes.plot(
             _on_dates(days),
-            _trailing_average([entry.revenue for entry in trading], window),
+            _trading_day_average_line(trading, window),
             color=AVERAGE_COLOR,
             linewidth=2.2,
             label=f"{window}-trading-day moving average",

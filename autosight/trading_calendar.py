@@ -18,9 +18,11 @@ export is the usual cause). A day with sales is always a trading day, whatever t
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from errors import ConfigError
@@ -222,3 +224,22 @@ def _date_range(item: str, source: str) -> list[date]:
     if end < start or (end - start).days >= MAX_RANGE_DAYS:
         raise ConfigError(f"{source}: '{item}' must go forward and span less than {MAX_RANGE_DAYS} days")
     return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def trading_day_averages(revenues: Sequence[tuple[Decimal, bool]], window: int) -> list[Decimal | None]:
+    """The moving-average line of the charts, one value per calendar day given as (revenue, is trading day):
+    the exact mean of the last ``window`` trading days up to that day; None on closed days and before the
+    first full window.
+
+    Computed here once: report.json carries it per day, revenue.png draws it and the dashboard reads it from
+    the API, so that the three always show the same line.
+    """
+    averages: list[Decimal | None] = []
+    recent: deque[Decimal] = deque(maxlen=window)
+    for revenue, trading in revenues:
+        if not trading:
+            averages.append(None)
+            continue
+        recent.append(revenue)
+        averages.append(sum(recent, Decimal(0)) / window if len(recent) == window else None)
+    return averages

@@ -460,6 +460,7 @@ def test_every_figure_of_the_report_matches_the_csv(run_main, shop_csv, tmp_path
     assert_analysis_figures(report, expected)
     assert_forecast_figures(report, expected, window=5)
     assert_data_quality(report, rows, rejected)
+    assert_moving_average(report, daily_revenue(rows), window=5)
     [outcome] = report["data_quality"]["files"]
     assert outcome["path"] == str(shop_csv.resolve())
     assert outcome["sha256"] == hashlib.sha256(shop_csv.read_bytes()).hexdigest()
@@ -468,6 +469,21 @@ def test_every_figure_of_the_report_matches_the_csv(run_main, shop_csv, tmp_path
     assert outcome["rejections_by_reason"] == dict(rejected)
     with Path(outcome["rejects_csv"]).open(newline="", encoding="utf-8") as stream:
         assert sorted(record["raw_text"] for record in csv.DictReader(stream)) == sorted(BAD_ROWS.values())
+
+
+def assert_moving_average(report: dict[str, Any], totals: dict[date, Decimal], window: int) -> None:
+    """Each trading day's moving_average is the exact mean of the period's last ``window`` trading days up to it
+    (``totals``: the CSV's exact daily revenue), rounded once; closed days and the days before the first full
+    window have none. revenue.png and the dashboard draw this line."""
+    assert report["trend_analysis"]["moving_average_window"] == window
+    recent: list[Decimal] = []
+    for day in report["trend_analysis"]["days"]:
+        if day["trend"] == "Closed":
+            assert day["moving_average"] is None, day
+            continue
+        recent = (recent + [totals.get(date.fromisoformat(day["date"]), Decimal(0))])[-window:]
+        expected = rounded(Fraction(sum(recent, Decimal(0))) / window) if len(recent) == window else None
+        assert day["moving_average"] == expected, day
 
 
 @pytest.mark.parametrize(("flags", "env", "filters"), [

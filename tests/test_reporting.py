@@ -170,7 +170,9 @@ def test_multi_day_sections_carry_every_figure_rounded() -> None:
         "trend": "Decline",
         "week_over_week_pct": None,
         "closed_reason": None,
+        "moving_average": None,  # key added on purpose: 4 trading days never fill the window of 5
     }
+    assert report["trend_analysis"]["moving_average_window"] == 5
     prediction = report["prediction"]
     assert (prediction["date"], prediction["value"], prediction["lower"], prediction["upper"]) == (
         "2024-03-05",

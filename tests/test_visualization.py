@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -22,6 +21,7 @@ from matplotlib.transforms import Bbox
 
 import visualization
 from autosight.run_results import DailyRevenue, Forecast, Period, ProductPerformance
+from autosight.trading_calendar import trading_day_averages
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2024, 1, 1)
@@ -183,10 +183,11 @@ def test_shortened_names_keep_the_end_that_tells_variants_apart() -> None:
     )
 
 
-def test_moving_average_covers_only_full_windows_and_is_exact() -> None:
-    averages = visualization._trailing_average([Decimal("1"), Decimal("2"), Decimal("3"), Decimal("-3")], 3)
-    assert all(math.isnan(value) for value in averages[:2])  # no full window yet
-    assert averages[2:] == [2.0, pytest.approx(2 / 3)]
+def test_moving_average_covers_only_full_windows_of_trading_days_and_is_exact() -> None:
+    # Days 1..6, the third closed: windows of 3 trading days are (1, 2, 4) on day 4 and (2, 4, -3) on day 5.
+    revenues = [(Decimal("1"), True), (Decimal("2"), True), (Decimal("0"), False), (Decimal("4"), True),
+                (Decimal("-3"), True), (Decimal("0"), False)]
+    assert trading_day_averages(revenues, 3) == [None, None, None, Decimal(7) / 3, Decimal(1), None]
 
 
 @pytest.mark.parametrize(

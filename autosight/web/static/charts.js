@@ -44,22 +44,8 @@ function dateLabel(iso, withYear) {
   return `${Number(d)} ${MONTHS[Number(m) - 1]}` + (withYear ? ` ${y}` : "");
 }
 
-/* Trailing mean over the previous `window` trading days (closed days skipped): the chart's smoothing line,
-   as the PNG chart draws it. null until a full window exists. */
-function movingAverage(points, window) {
-  const out = [];
-  const recent = [];
-  for (const p of points) {
-    if (p.closed) { out.push(null); continue; }
-    recent.push(p.value);
-    if (recent.length > window) recent.shift();
-    out.push(recent.length === window ? recent.reduce((a, b) => a + b, 0) / window : null);
-  }
-  return out;
-}
-
 /* Daily series with optional moving average, closed days and a forecast band.
-   options: {points: [{date, value, closed, info}], forecast: [{date, value, lower, upper, closed}], window, height} */
+   options: {points: [{date, value, closed, ma, info}], forecast: [{date, value, lower, upper, closed}], height} */
 function timeChart(container, options, tooltip) {
   container.textContent = "";
   const points = options.points;
@@ -110,8 +96,10 @@ function timeChart(container, options, tooltip) {
   const trading = points.map((p, i) => [p, i]).filter(([p]) => !p.closed).map(([p, i]) => [x(i), y(p.value)]);
   svgEl("polyline", { points: trading.map((p) => p.join(",")).join(" "), fill: "none", stroke: "#2563eb",
     "stroke-width": n > 400 ? 1.2 : 1.8, "stroke-linejoin": "round", class: "revenue-line" }, svg);
-  if (options.window) {
-    const ma = movingAverage(points, options.window);
+  // The moving average comes with the data (report.json's trend_analysis.days[].moving_average): computed once,
+  // by the batch's code, never here.
+  const ma = points.map((p) => (p.ma === undefined ? null : p.ma));
+  if (ma.some((v) => v !== null)) {
     let d = "";
     let pen = false;
     ma.forEach((v, i) => {
@@ -187,4 +175,4 @@ function heatmap(container, days, tooltip, formatMoney) {
   });
 }
 
-window.AutoSightCharts = { timeChart, heatmap, movingAverage };
+window.AutoSightCharts = { timeChart, heatmap };

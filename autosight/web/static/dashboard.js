@@ -167,7 +167,8 @@ function forecastPoints(days) {
 
 function renderRevenue(days, forecast) {
   state.closedDates = new Set(days.days.filter((d) => d.trend === "Closed").map((d) => d.date));
-  const points = days.days.map((d) => ({ date: d.date, value: d.revenue, closed: d.trend === "Closed", info: dayInfo(d) }));
+  const points = days.days.map((d) => ({ date: d.date, value: d.revenue, closed: d.trend === "Closed", ma: d.moving_average,
+    info: dayInfo(d) }));
   const week = forecast.week || (forecast.date ? [{ date: forecast.date, value: forecast.value, lower: forecast.lower, upper: forecast.upper, closed: false }] : []);
   const legend = $("revenue-legend");
   legend.replaceChildren(
@@ -175,7 +176,7 @@ function renderRevenue(days, forecast) {
     el("span", { style: { "--c": "#f59e0b" } }, `${forecast.window}-trading-day average`),
     el("span", { class: "band", style: { "--c": "#cbd5e1" } }, "closed"),
     el("span", { class: "band", style: { "--c": "#22c55e" } }, `forecast, ${forecast.interval_level_pct || 80} % band`));
-  window.AutoSightCharts.timeChart($("revenue-chart"), { points, forecast: forecastPoints(week), window: forecast.window }, tooltip);
+  window.AutoSightCharts.timeChart($("revenue-chart"), { points, forecast: forecastPoints(week) }, tooltip);
 }
 
 function renderHeatmap(days) {
