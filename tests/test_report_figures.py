@@ -481,7 +481,7 @@ def assert_moving_average(report: dict[str, Any], totals: dict[date, Decimal], w
         if day["trend"] == "Closed":
             assert day["moving_average"] is None, day
             continue
-        recent = (recent + [totals.get(date.fromisoformat(day["date"]), Decimal(0))])[-window:]
+        recent = [*recent, totals.get(date.fromisoformat(day["date"]), Decimal(0))][-window:]
         expected = rounded(Fraction(sum(recent, Decimal(0))) / window) if len(recent) == window else None
         assert day["moving_average"] == expected, day
 
