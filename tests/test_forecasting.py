@@ -173,15 +173,22 @@ def test_the_headline_is_for_the_next_trading_day_and_closed_days_are_zero() -> 
     assert [day.day for day in forecast.week] == [date(2024, 1, 21) + timedelta(n) for n in range(7)]
 
 
+WEEKLY_PATTERN = {0: "100", 1: "250.50", 2: "80", 3: "40", 4: "300", 5: "410", 6: "0"}
+
+
+def weekly_pattern_forecast() -> Forecast:
+    """10 weeks of WEEKLY_PATTERN exactly, to Sunday 2024-03-10, Sundays closed (then and ahead)."""
+    days = calendar(70)
+    revenues = [Decimal(WEEKLY_PATTERN[day.weekday()]) for day in days]
+    return forecast_next_day(days, revenues, 5, closed_days={d for d in days if d.weekday() == 6},
+                             is_closed_ahead=closed_on_sunday)
+
+
 def test_the_week_ahead_by_weekday_mean_follows_the_weekly_pattern() -> None:
     # An exact weekly pattern, Sundays closed: weekday mean, seasonal naive and Holt-Winters are all exact, so
     # the week ahead is the pattern itself, whichever of them the backtest picks.
-    pattern = {0: "100", 1: "250.50", 2: "80", 3: "40", 4: "300", 5: "410", 6: "0"}
-    days = calendar(70)
-    revenues = [Decimal(pattern[day.weekday()]) for day in days]
-    forecast = forecast_next_day(days, revenues, 5, closed_days={d for d in days if d.weekday() == 6},
-                                 is_closed_ahead=closed_on_sunday)
-    assert [day.value for day in forecast.week] == [Decimal(pattern[day.day.weekday()]).quantize(Decimal("0.01"))
+    forecast = weekly_pattern_forecast()
+    assert [day.value for day in forecast.week] == [Decimal(WEEKLY_PATTERN[day.day.weekday()]).quantize(Decimal("0.01"))
                                                     for day in forecast.week]
     assert forecast.backtest is not None and forecast.backtest.mae == Decimal("0.00")
 
@@ -192,11 +199,7 @@ def test_the_median_combination_averages_holt_winters_and_the_two_medians() -> N
     # last 28 trading days are the last 4 weeks (24 days) and Wed..Sat of the week before: 40, 80, 300, 410 five
     # times each, 100 and 250.50 four times; sorted, the 14th and 15th are 100 and 250.50, median 175.25.
     # Mean of the three: (100 + 100 + 175.25) / 3 = 125.0833.. -> 125.08.
-    pattern = {0: "100", 1: "250.50", 2: "80", 3: "40", 4: "300", 5: "410", 6: "0"}
-    days = calendar(70)
-    revenues = [Decimal(pattern[day.weekday()]) for day in days]
-    forecast = forecast_next_day(days, revenues, 5, closed_days={d for d in days if d.weekday() == 6},
-                                 is_closed_ahead=closed_on_sunday)
+    forecast = weekly_pattern_forecast()
     assert forecast.day == date(2024, 3, 11)
     assert by_name(forecast, "recent_median").value == Decimal("175.25")
     assert by_name(forecast, "weekday_median").value == Decimal("100.00")
