@@ -64,7 +64,7 @@ def serve(host: str, port: int) -> int:
         raise errors.OutputNotWritable(f"cannot write the log file {settings.log_file}: {error.strerror}") from error
     logging.getLogger("autosight.api").info("API server starting on %s:%d", host, port)
     app = create_app(settings, web, run_id, token_for_reads=not is_loopback(host))
-    print(f"AutoSight API on http://{host}:{port}/ (dashboard), /docs, /openapi.json", file=sys.stderr)
+    print(f"AutoSight API on http://{host}:{port}/ (dashboard), /api/v1/, /openapi.json", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
     return errors.OK
 
