@@ -116,7 +116,8 @@ def record_refusal(cursor: psycopg2.extensions.cursor, source_path: str, sha256:
 
 
 def copy_into(columns: Sequence[str], delimiter: str, header: bool) -> sql.Composed:
-    """COPY of a file's columns into ``sales_data``; ``file_id`` comes from the load's ledger row (its default)."""
+    """COPY of a file's columns into ``sales_data``; ``file_id``, unless among them, comes from the load's ledger
+    row (the column's default)."""
     return sql.SQL("COPY sales_data ({}) FROM STDIN WITH (FORMAT csv, HEADER {}, DELIMITER {})").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(header), sql.Literal(delimiter))
 

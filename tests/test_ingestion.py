@@ -304,6 +304,28 @@ def test_clean_line_check_does_not_depend_on_chunk_boundaries(chunk):
         assert (lines.lines, lines.abandoned) == (17, None)
 
 
+@pytest.mark.parametrize(("lines", "sent"), [
+    (b"", b""),
+    (b"2024-01-01,Mug,1,4.00\n", b"42;2024-01-01,Mug,1,4.00\n"),
+    (b"a\r\nb\n", b"42;a\r\n42;b\n"),
+    (b"2024-01-17,Tea,1,.5", b"42;2024-01-17,Tea,1,.5"),  # the last line of a file without a line break
+])
+def test_clean_lines_reach_copy_with_the_loads_file_id_first(lines, sent):
+    assert copy_path.FileIdPrefix(42, ";")(lines) == sent
+
+
+def test_fast_path_rows_belong_to_their_own_load(connection, tmp_path):
+    """The file_id written into each clean line is the one of the load's ledger row, file after file."""
+    first = load(connection, write(tmp_path / "a.csv", HEADER + MUGS))
+    second = load(connection, write(tmp_path / "b.csv", HEADER + MUGS.replace("Mug", "Cup")))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT f.source_path, s.product_name, count(*) FROM sales_data s JOIN loaded_files f"
+                       " USING (file_id) WHERE s.sale_date = '2024-01-01' GROUP BY 1, 2 ORDER BY 1")
+        assert cursor.fetchall() == [(first.path, "Mug", 1), (second.path, "Cup", 1)]
+        cursor.execute("SELECT DISTINCT load_options->>'path' FROM loaded_files")
+        assert cursor.fetchall() == [("copy",)]
+
+
 def test_mixed_day_first_and_month_first_dates_are_refused_not_swapped(connection, tmp_path):
     """A few day-first dates among month-first ones: the ambiguous rows must not be read either way."""
     month_first = "".join(f"0{month}/{day}/2024,Tea,1,2.00\n" for month in (1, 2, 3) for day in range(13, 28))
