@@ -10,8 +10,10 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
+import itertools
 import os
 import re
 import stat
@@ -36,6 +38,8 @@ UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
 WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
              (codecs.BOM_UTF16_BE, "utf-16"))
 WIDE_CODECS = ("utf-16", "utf-32")
+# Control characters other than tab, LF and CR: many of them in a file's head mean it is not text.
+CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 
 
@@ -49,6 +53,11 @@ class FileLayout:
     columns: dict[str, int]  # canonical name (and 'revenue' for line totals) -> index in the header
     quantity_constant: int | None = None  # `--map quantity=N` where no column is named N: every row's quantity
     preamble_rows: int = 0  # records before the header: Excel's "sep=;" line
+
+    @property
+    def column_order(self) -> tuple[str, ...]:
+        """The canonical names of the columns read, in the header's order."""
+        return tuple(sorted(self.columns, key=self.columns.__getitem__))
 
     @property
     def is_canonical(self) -> bool:
@@ -68,8 +77,9 @@ class FileScan:
     identity: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime in ns) when the scan began
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    """'  Sale Date ' / 'SALE-DATE' / 'sale_date' -> 'sale_date'."""
+    """'  Sale Date ' / 'SALE-DATE' / 'sale_date' -> 'sale_date'. Cached: every file's header asks again."""
     return re.sub(r"[\s_\-]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
 
 
@@ -93,7 +103,7 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     wide = codec.startswith(WIDE_CODECS)
     if not wide and _looks_binary(head):
         raise InputRefused(f"{path}: not a text CSV file (binary content)")
-    lines = _head_lines(head, codec, path)
+    lines = _head_lines(head, codec, path, None if wide else 2)
     if not lines:
         raise InputRefused(f"{path}: the file is empty (no header, no rows)")
     if wide and _looks_binary("\n".join(lines).encode("utf-8", "replace")):
@@ -238,12 +248,13 @@ def _kind_of(mode: int) -> str:
 def _looks_binary(head: bytes) -> bool:
     if head.startswith(BINARY_SIGNATURES):
         return True
-    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
     return controls > max(8, len(head) // 100)
 
 
-def _head_lines(head: bytes, codec: str, path: Path) -> list[str]:
-    """The non-blank lines of the file's first HEAD_BYTES (the last may be cut), decoded."""
+def _head_lines(head: bytes, codec: str, path: Path, count: int | None) -> list[str]:
+    """The first ``count`` (None: all) non-blank lines of the file's first HEAD_BYTES (the last may be cut),
+    decoded; the whole head is decoded all the same, so that a bad byte in it is reported here."""
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
         text = decoder.decode(head, final=False)
@@ -251,7 +262,8 @@ def _head_lines(head: bytes, codec: str, path: Path) -> list[str]:
         raise _undecodable(path, head, error, codec) from None
     except UnicodeError as error:  # e.g. UTF-16 without a byte-order mark
         raise _no_byte_order(path, error, codec) from None
-    return [line for line in text.replace("\ufeff", "", 1).splitlines() if line.strip()]
+    lines = (line for line in text.replace("\ufeff", "", 1).splitlines() if line.strip())
+    return list(itertools.islice(lines, count))
 
 
 def _undecodable(path: Path, data_before: bytes, error: UnicodeDecodeError, codec: str,

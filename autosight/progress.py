@@ -14,9 +14,18 @@ PROGRESS_MIN_BYTES = 20 << 20  # progress bars only for files of 20 MB and more
 
 @contextlib.contextmanager
 def progress(path: Path, label: str, total: int | None = None, unit: str = "B") -> Iterator[Callable[[int], object]]:
-    """A progress bar (bytes, or ``total`` lines) on an interactive terminal for large files; nothing under cron."""
-    size = path.stat().st_size
-    enabled = sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES
+    """A progress bar (bytes, or ``total`` lines) on an interactive terminal for large files; nothing under cron.
+
+    Without a bar no tqdm is made at all: that cost a small file's load more than its hashing.
+    """
+    size = path.stat().st_size if sys.stderr.isatty() else 0
+    if size < PROGRESS_MIN_BYTES:
+        yield _no_progress
+        return
     with tqdm(total=size if total is None else total, unit=unit, unit_scale=True, desc=f"{label} {path.name}",
-              disable=not enabled, leave=False) as bar:
+              leave=False) as bar:
         yield bar.update
+
+
+def _no_progress(_: int) -> None:
+    """Progress reported to nobody."""
