@@ -40,7 +40,7 @@ from autosight.plausibility import plausibility_warnings
 from autosight.progress import progress
 from autosight.row_gate import Bounds, Reason, RowCounts
 from autosight.run_results import DataQuality, FileOutcome, RejectsFile
-from autosight.transactions import savepoint, transaction
+from autosight.transactions import transaction
 from autosight.validating_path import file_conventions, validate_rows
 from csv_format import (
     CANONICAL_COLUMNS,
@@ -78,14 +78,6 @@ class RowsRefused(InputRefused):
         super().__init__(message)
         self.counts = counts
         self.sha256 = sha256
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A file whose rows were read but not kept: why, and the counts (its valid rows count as rejected)."""
-
-    message: str
-    counts: RowCounts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +148,10 @@ def nothing_loaded_yet(connection: psycopg2.extensions.connection) -> bool:
 def ingest_file(connection: psycopg2.extensions.connection, path: Path, options: LoadOptions) -> FileOutcome:
     """Load one file all-or-nothing; the same content twice is a no-op; new content at a path replaces.
 
-    A file refused for its rejected rows is recorded (ledger row and rejects, nothing else) and committed
-    here, then raised as ``RowsRefused``. The commit does not wait for the disk: ``ingest_files`` calls
-    ``file_ledger.make_durable`` once after its batch, and so must any other caller before reporting the load.
+    A file refused for its rejected rows is recorded (ledger row and rejects, nothing else) in a transaction of
+    its own once the load's is rolled back, then raised as ``RowsRefused``. The commit does not wait for the disk:
+    ``ingest_files`` calls ``file_ledger.make_durable`` once after its batch, and so must any other caller
+    before reporting the load.
     """
     source_path = str(path.resolve())
     layout = detect_layout(path, options.encoding, options.column_map)
@@ -166,52 +159,48 @@ def ingest_file(connection: psycopg2.extensions.connection, path: Path, options:
         scan = scan_file(path, layout, on_bytes=on_bytes)
     started_at = datetime.now(UTC)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rejects:
-        with transaction(connection) as cursor:
-            existing = file_ledger.active_load_with_content(cursor, scan.sha256)
-            if existing is not None:
-                file_identity.remember(cursor, source_path, scan)
-                return _already_loaded(cursor, path, source_path, scan.sha256, existing)
-            with savepoint(cursor, "file_load") as load:
-                result = _load_content(cursor, path, layout, scan, options, rejects, started_at)
-                if isinstance(result, Refusal):
-                    load.rollback()
-            if isinstance(result, Refusal):
+        try:
+            with transaction(connection) as cursor:
+                loaded_from, previous_id = file_ledger.active_loads(cursor, scan.sha256, source_path)
+                if loaded_from is not None:
+                    file_identity.remember(cursor, source_path, scan)
+                    return _already_loaded(cursor, path, source_path, scan.sha256, loaded_from, previous_id)
+                counts = _load_content(cursor, path, source_path, layout, scan, options, rejects, started_at,
+                                       previous_id)
+        except RowsRefused as refusal:  # raised inside the load's transaction: nothing of the file was kept
+            with transaction(connection) as cursor:
                 file_ledger.record_refusal(cursor, source_path, scan.sha256, scan.size_bytes, started_at,
-                                           result.message, result.counts, rejects)
-        if isinstance(result, Refusal):
-            raise RowsRefused(result.message, result.counts, scan.sha256)
-    counts, replaced_id = result
-    status = "replaced" if replaced_id else "loaded"
-    return FileOutcome(path=source_path, sha256=scan.sha256, status=status, rows_read=counts.read,
-                       rows_loaded=counts.loaded, rows_rejected=counts.rejected,
+                                           str(refusal), refusal.counts, rejects)
+            raise
+    return FileOutcome(path=source_path, sha256=scan.sha256, status="loaded" if previous_id is None else "replaced",
+                       rows_read=counts.read, rows_loaded=counts.loaded, rows_rejected=counts.rejected,
                        rejections_by_reason=dict(counts.reasons))
 
 
-def _load_content(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan,
-                  options: LoadOptions, rejects: IO[str],
-                  started_at: datetime) -> tuple[RowCounts, int | None] | Refusal:
-    """The file's rows stored under a new ledger row (replacing the path's earlier load), or its refusal."""
-    source_path = str(path.resolve())
-    replaced_id = file_ledger.retire_previous_load(cursor, source_path)
+def _load_content(cursor: psycopg2.extensions.cursor, path: Path, source_path: str, layout: FileLayout,
+                  scan: FileScan, options: LoadOptions, rejects: IO[str], started_at: datetime,
+                  previous_id: int | None) -> RowCounts:
+    """The file's rows stored under a new ledger row, replacing the path's earlier load ``previous_id``; raises
+    ``RowsRefused`` when its share of rejected rows passes the threshold."""
+    if previous_id is not None:
+        file_ledger.retire_load(cursor, source_path, previous_id)
     file_id = file_ledger.insert_ledger_row(cursor, source_path, scan.sha256, scan.size_bytes, started_at)
     counts, load_options = _load_rows(cursor, path, layout, scan, file_id, options, rejects)
     check_unchanged(path, scan)
-    refusal = _refusal_above_threshold(path, counts, options)
-    if refusal is not None:
-        return refusal
+    _refuse_above_threshold(path, counts, options, scan.sha256)
     file_ledger.store_rejects(cursor, rejects)
-    file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, replaced_id)
-    file_identity.remember(cursor, source_path, scan)
+    file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, previous_id, scan.identity)
     log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))
-    return counts, replaced_id
+    return counts
 
 
 def _already_loaded(cursor: psycopg2.extensions.cursor, path: Path, source_path: str, sha256: str,
-                    loaded_from: str) -> FileOutcome:
+                    loaded_from: str, previous_id: int | None) -> FileOutcome:
     """The content is loaded already: nothing to add. If it came from another path, this path's own
-    earlier content is still replaced (its rows removed), since the path no longer holds it."""
+    earlier content (``previous_id``) is still replaced (its rows removed), since the path no longer holds it."""
     message = f"same content already loaded from {loaded_from}"
-    if loaded_from != source_path and file_ledger.retire_previous_load(cursor, source_path) is not None:
+    if loaded_from != source_path and previous_id is not None:
+        file_ledger.retire_load(cursor, source_path, previous_id)
         message += "; the rows this path loaded before were removed"
     log.info("file %s unchanged: %s (sha256 %s)", path, message, sha256[:12])
     return FileOutcome(path=source_path, sha256=sha256, status="unchanged", message=message)
@@ -245,21 +234,21 @@ def _fast_path_applies(layout: FileLayout, scan: FileScan, options: LoadOptions)
     return options.allow_fast_path and layout.is_canonical and iso_dates and scan.data_lines > 0
 
 
-def _refusal_above_threshold(path: Path, counts: RowCounts, options: LoadOptions) -> Refusal | None:
-    """The refusal of a file whose share of rejected rows passes the threshold, or None.
+def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions, sha256: str) -> None:
+    """Raise ``RowsRefused`` for a file whose share of rejected rows passes the threshold.
 
     Rows read = loaded + rejected holds for a refused file too: its valid rows count as rejected with it
     (reason "file_refused"); only the rows that failed validation are kept one by one.
     """
     if counts.read == 0 or Decimal(counts.rejected) * 100 <= options.reject_threshold_pct * counts.read:
-        return None
+        return
     share = Decimal(counts.rejected) * 100 / counts.read
     message = (f"{path}: {counts.rejected} of {counts.read} rows rejected ({share:.1f} %), above the "
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
                f"from it; reasons: {_reasons_text(counts.reasons)}")
     refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
                                reasons=counts.reasons + Counter({Reason.FILE_REFUSED.value: counts.loaded}))
-    return Refusal(message, refused_counts)
+    raise RowsRefused(message, refused_counts, sha256)
 
 
 def _reasons_text(reasons: Counter[str]) -> str:

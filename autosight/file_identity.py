@@ -24,7 +24,8 @@ from csv_format import FileScan
 
 
 def remember(cursor: psycopg2.extensions.cursor, source_path: str, scan: FileScan) -> None:
-    """Record the identity the file had when ``scan`` began, on the path's active load of that very content."""
+    """Record the identity the file had when ``scan`` began, on the path's active load of that very content
+    (a content loaded before; a new load records it with its counts, ``file_ledger.finish_ledger_row``)."""
     inode, size, mtime_ns = scan.identity
     cursor.execute("UPDATE loaded_files SET inode = %s, mtime_ns = %s"
                    " WHERE source_path = %s AND sha256 = %s AND size_bytes = %s AND status = 'active'",

@@ -34,27 +34,23 @@ FILE_ROWS_PLAN_UNDONE = ("; SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enabl
                          " SET LOCAL work_mem TO DEFAULT")
 
 
-def active_load_with_content(cursor: psycopg2.extensions.cursor, sha256: str) -> str | None:
-    """The path whose active load holds exactly this content, or None."""
-    cursor.execute("SELECT source_path FROM loaded_files WHERE sha256 = %s AND status = 'active'", (sha256,))
-    row = cursor.fetchone()
-    return row[0] if row else None
+def active_loads(cursor: psycopg2.extensions.cursor, sha256: str, source_path: str) -> tuple[str | None, int | None]:
+    """(the path whose active load holds exactly this content, the ``file_id`` of this path's active load), each
+    None when there is none; in one round trip, since round trips are much of a small file's load."""
+    cursor.execute("SELECT (SELECT source_path FROM loaded_files WHERE sha256 = %s AND status = 'active'),"
+                   " (SELECT file_id FROM loaded_files WHERE source_path = %s AND status = 'active')",
+                   (sha256, source_path))
+    loaded_from, previous_id = cursor.fetchone()
+    return loaded_from, previous_id
 
 
-def retire_previous_load(cursor: psycopg2.extensions.cursor, source_path: str) -> int | None:
-    """Drop the rows an earlier version of this path loaded; the ledger keeps its history."""
-    cursor.execute(
-        "UPDATE loaded_files SET status = 'replaced' WHERE source_path = %s AND status = 'active' RETURNING file_id",
-        (source_path,),
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    old_id: int = row[0]
-    cursor.execute(FILE_ROWS_PLAN + "DELETE FROM sales_data WHERE file_id = %s" + FILE_ROWS_PLAN_UNDONE, (old_id,))
-    cursor.execute("DELETE FROM sales_daily_product WHERE file_id = %s", (old_id,))
-    log.info("path %s has new content: replacing the rows of load %d", source_path, old_id)
-    return old_id
+def retire_load(cursor: psycopg2.extensions.cursor, source_path: str, file_id: int) -> None:
+    """Drop the rows of load ``file_id``, an earlier version of this path, in one round trip; the ledger keeps
+    its history."""
+    cursor.execute("UPDATE loaded_files SET status = 'replaced' WHERE file_id = %(file_id)s; "
+                   + FILE_ROWS_PLAN + "DELETE FROM sales_data WHERE file_id = %(file_id)s" + FILE_ROWS_PLAN_UNDONE
+                   + "; DELETE FROM sales_daily_product WHERE file_id = %(file_id)s", {"file_id": file_id})
+    log.info("path %s has new content: replacing the rows of load %d", source_path, file_id)
 
 
 def insert_ledger_row(cursor: psycopg2.extensions.cursor, source_path: str, sha256: str, size_bytes: int,
@@ -93,13 +89,17 @@ def make_durable(connection: psycopg2.extensions.connection) -> None:
 
 
 def finish_ledger_row(cursor: psycopg2.extensions.cursor, file_id: int, counts: RowCounts,
-                      load_options: dict[str, object], replaced_id: int | None) -> None:
-    """The load's counts and options. The finishing time is this process's clock, like ``started_at``: Citus
-    refuses a volatile function such as clock_timestamp() in a write to a reference table."""
+                      load_options: dict[str, object], replaced_id: int | None,
+                      identity: tuple[int, int, int]) -> None:
+    """The load's counts and options, and the file's identity (inode, size, mtime in ns) when it was hashed,
+    which ``file_identity.unchanged_files`` compares. The finishing time is this process's clock, like
+    ``started_at``: Citus refuses a volatile function such as clock_timestamp() in a write to a reference table."""
+    inode, _, mtime_ns = identity
     cursor.execute(
         "UPDATE loaded_files SET rows_read = %s, rows_loaded = %s, rows_rejected = %s, load_options = %s,"
-        " finished_at = %s WHERE file_id = %s",
-        (counts.read, counts.loaded, counts.rejected, json.dumps(load_options), datetime.now(UTC), file_id),
+        " finished_at = %s, inode = %s, mtime_ns = %s WHERE file_id = %s",
+        (counts.read, counts.loaded, counts.rejected, json.dumps(load_options), datetime.now(UTC), inode, mtime_ns,
+         file_id),
     )
     if replaced_id is not None:
         cursor.execute("UPDATE loaded_files SET replaced_by = %s WHERE file_id = %s", (file_id, replaced_id))
