@@ -177,16 +177,11 @@ def _weekday_median(series: _Series, cut: int, targets: Sequence[date]) -> list[
     return predictions
 
 
-def _weekday_blend(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
-    """Half weekday mean, half recent mean: the weekday pattern shrunk towards the level, since 4 weeks of one
-    weekday estimate it with much noise."""
-    return [(by_weekday + level) / 2 for by_weekday, level in zip(_weekday_mean(series, cut, targets),
-                                                                  _recent_mean(series, cut, targets), strict=True)]
-
-
 class _Combination:
     """The mean of several models' forecasts: averaging models that err differently cancels part of their errors
-    (the most robust finding of the M3/M4 forecasting competitions)."""
+    (the most robust finding of the M3/M4 forecasting competitions). The weekday blend is one too: half weekday
+    mean, half recent mean, the weekday pattern shrunk towards the level, since 4 weeks of one weekday estimate it
+    with much noise."""
 
     def __init__(self, *parts: Predict) -> None:
         self.parts = parts
@@ -354,14 +349,30 @@ class _Backtest:
         return (self.absolute_sums[cut] - self.absolute_sums[start]) / (cut - start) if cut > start else 0.0
 
 
+def _once_per_origin(predict: Predict) -> Predict:
+    """``predict`` remembering its forecasts by origin: within one backtest an origin's targets are always the same
+    days, and three models share the weekday and recent means (two the medians)."""
+    forecasts: dict[int, list[float]] = {}
+
+    def remembered(series: _Series, cut: int, targets: Sequence[date]) -> list[float]:
+        if cut not in forecasts:
+            forecasts[cut] = predict(series, cut, targets)
+        return forecasts[cut]
+
+    return remembered
+
+
 def _backtest(series: _Series, future: list[date], window: int, inner: int) -> _Backtest:
     n = len(series.values)
     first_cut = min(n, max(MIN_TRAINING_DAYS, n - NESTED_ORIGINS - max(inner, WARMUP_ORIGINS) - MIN_SELECTION_ERRORS))
     holt_winters = _HoltWinters(series, first_cut)
-    predictors: list[Predict] = [_moving_average_model(window), _naive, _seasonal_naive, _weekday_mean,
-                                 holt_winters, _recent_mean, _weekday_blend,
-                                 _Combination(holt_winters, _weekday_mean, _recent_mean), _recent_median,
-                                 _weekday_median, _Combination(holt_winters, _weekday_median, _recent_median)]
+    # The combinations' parts are forecast once per origin, and their forecasts shared with the parts' own models.
+    weekday_mean, recent_mean = _once_per_origin(_weekday_mean), _once_per_origin(_recent_mean)
+    weekday_median, recent_median = _once_per_origin(_weekday_median), _once_per_origin(_recent_median)
+    predictors: list[Predict] = [_moving_average_model(window), _naive, _seasonal_naive, weekday_mean,
+                                 holt_winters, recent_mean, _Combination(weekday_mean, recent_mean),
+                                 _Combination(holt_winters, weekday_mean, recent_mean), recent_median,
+                                 weekday_median, _Combination(holt_winters, weekday_median, recent_median)]
     models = _models(window)
     selectable = [index for index, model in enumerate(models) if model.name in SELECTABLE]
     backtest = _Backtest(series, future, window, [model.name for model in models], first_cut,
