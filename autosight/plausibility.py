@@ -74,9 +74,10 @@ class _History:
 
 
 def _active_file_shapes(cursor: psycopg2.extensions.cursor) -> dict[int, _FileShape]:
-    cursor.execute("SELECT d.file_id, min(d.sale_date), max(d.sale_date), count(DISTINCT d.product_name)"
-                   " FROM sales_daily_product d JOIN loaded_files f USING (file_id) WHERE f.status = 'active'"
-                   " GROUP BY d.file_id")
+    """Every active file's first and last day and its product count. The rollup holds the active loads only (a
+    replaced load's rows are deleted with it, a refused one never has any), as the analysis relies on too."""
+    cursor.execute("SELECT file_id, min(sale_date), max(sale_date), count(DISTINCT product_name)"
+                   " FROM sales_daily_product GROUP BY file_id")
     return {file_id: _FileShape(first, last, int(products)) for file_id, first, last, products in cursor.fetchall()}
 
 
@@ -109,10 +110,10 @@ def _days_apart(first: date, last: date, history_first: date, history_last: date
 
 
 def _outlier_days(cursor: psycopg2.extensions.cursor, file_ids: list[int]) -> list[QualityWarning]:
-    """Days of this run's files whose revenue is OUTLIER_FACTOR times above or below their weekday's median."""
+    """Days of this run's files whose revenue is OUTLIER_FACTOR times above or below their weekday's median (over
+    every day of the active loads: the rollup, see ``_active_file_shapes``)."""
     cursor.execute(
-        "WITH daily AS (SELECT d.sale_date, sum(d.revenue) AS revenue FROM sales_daily_product d"
-        "  JOIN loaded_files f USING (file_id) WHERE f.status = 'active' GROUP BY d.sale_date),"
+        "WITH daily AS (SELECT sale_date, sum(revenue) AS revenue FROM sales_daily_product GROUP BY sale_date),"
         " medians AS (SELECT extract(isodow FROM sale_date) AS weekday, count(*) AS days,"
         "  percentile_cont(0.5) WITHIN GROUP (ORDER BY revenue) AS median FROM daily WHERE revenue > 0"
         "  GROUP BY 1)"

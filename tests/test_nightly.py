@@ -128,3 +128,14 @@ def test_every_run_writes_its_own_report(run_main, inbox, tmp_path):
 
     assert run_ids[0] != run_ids[1]
     assert f" {run_ids[1]} " in (tmp_path / "autosight.log").read_text()
+
+
+def test_sales_stored_outside_narrowed_bounds_are_refused_naming_their_file(run_main, inbox, tmp_path):
+    """The stored dates are checked against the bounds on every run (a quick look at the first and last day, then
+    the file that holds them): narrowing EARLIEST_SALE_DATE after a load refuses the run, exit 65, naming it."""
+    assert run_main("--inbox", str(inbox), "--output-dir", str(tmp_path / "out")).returncode == 0
+    assert run_main("--skip-ingest", "--output-dir", str(tmp_path / "out"),
+                    env={"EARLIEST_SALE_DATE": "2025-03-03"}).returncode == 0  # the first day itself is within
+    refused = run_main("--skip-ingest", "--output-dir", str(tmp_path / "out"), env={"EARLIEST_SALE_DATE": "2025-03-04"})
+    assert refused.returncode == 65
+    assert f"{inbox.resolve() / 'sales_2025-03-03.csv'}: sales dated 2025-03-03 are stored" in refused.stderr
