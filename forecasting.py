@@ -24,8 +24,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate, pairwise, product
 
-import numpy as np
-
 from autosight.run_results import (
     CENT,
     MASE_STEP,
@@ -251,6 +249,8 @@ def _fit_holt_winters(values: Sequence[float], weekdays: Sequence[int]) -> tuple
     """The grid's parameters with the lowest in-sample one-step squared error, all of them run at once (numpy)."""
     if len(values) < HW_INIT_DAYS + SEASON:
         return HW_DEFAULT
+    import numpy as np  # imported here: a third of the program's imports, which --help and failures need not pay
+
     grid = np.array(list(product(HW_ALPHAS, HW_BETAS, HW_GAMMAS)))
     alpha, beta, gamma = grid[:, 0], grid[:, 1], grid[:, 2]
     level0, _, season0 = _hw_initial(values, weekdays)

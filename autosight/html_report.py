@@ -252,17 +252,25 @@ def _forecast_table(prediction: dict[str, Any], currency: str | None) -> str:
 
 
 def _quality(quality: dict[str, Any]) -> str:
+    """The totals, a row for each file this run loaded, replaced or refused, and one line for the files unchanged
+    since loaded: after ten years the inbox holds 3,650 of those, a table no reader wants every morning (they are
+    all listed in report.json)."""
     reasons = "".join(f'<tr><td>{escape(reason)}</td><td class="num">{count:,}</td></tr>'
                       for reason, count in quality.get("rejections_by_reason", {}).items())
+    shown = [f for f in quality.get("files", []) if f["status"] != "unchanged"]
+    unchanged = len(quality.get("files", [])) - len(shown)
     files = "".join(f'<tr><td>{escape(Path(f["path"]).name)}</td><td>{escape(f["status"])}</td>'
                     f'<td class="num">{f["rows_read"]:,}</td><td class="num">{f["rows_loaded"]:,}</td>'
-                    f'<td class="num">{f["rows_rejected"]:,}</td></tr>' for f in quality.get("files", []))
+                    f'<td class="num">{f["rows_rejected"]:,}</td></tr>' for f in shown)
     text = (f'<p>All files loaded: {quality["rows_read"]:,} rows read, {quality["rows_loaded"]:,} loaded, '
             f'{quality["rows_rejected"]:,} rejected.</p>')
     if files:
         text += ('<p class="muted">This run\'s files:</p><table class="data"><tr><th>File</th><th>Outcome</th>'
                  '<th class="num">Read</th><th class="num">Loaded</th><th class="num">Rejected</th></tr>'
                  f"{files}</table>")
+    if unchanged:
+        text += (f'<p class="muted">{unchanged:,} file(s) unchanged since loaded, not read again '
+                 "(listed in report.json).</p>")
     if reasons:
         text += f'<table class="data"><tr><th>Rejection reason</th><th class="num">Rows</th></tr>{reasons}</table>'
     warnings = quality.get("warnings") or []

@@ -67,3 +67,20 @@ def test_report_html_renders_with_the_network_disabled(database_url, tmp_path):
     assert failed == [] and errors == []
     assert charts >= 2 and width > 300
     assert title.startswith("AutoSight sales report 2024-01-01")
+
+
+def test_files_unchanged_since_loaded_are_one_line_and_the_others_a_row_each():
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    unchanged = {"path": "/inbox/sales_2025-01-01.csv", "sha256": None, "status": "unchanged", "rows_read": 0,
+                 "rows_loaded": 0, "rows_rejected": 0, "rejections_by_reason": {}, "rejects_csv": None, "message": ""}
+    loaded = {**unchanged, "path": "/inbox/sales_2025-01-04.csv", "status": "loaded", "rows_read": 1200,
+              "rows_loaded": 1199, "rows_rejected": 1}
+    report["data_quality"]["files"] = [unchanged, {**unchanged, "path": "/inbox/sales_2025-01-02.csv"},
+                                       {**unchanged, "path": "/inbox/sales_2025-01-03.csv"}, loaded]
+
+    html = render_report_html(report)
+
+    assert "3 file(s) unchanged since loaded, not read again" in html
+    assert "sales_2025-01-01.csv" not in html
+    assert ('<tr><td>sales_2025-01-04.csv</td><td>loaded</td><td class="num">1,200</td>'
+            '<td class="num">1,199</td><td class="num">1</td></tr>') in html
