@@ -9,6 +9,7 @@ Money arrives as ``Decimal`` and is converted to ``float`` only here, at the plo
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,15 +21,20 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 
 from atomic_io import write_atomically
 from autosight import run_results
-from autosight.trading_calendar import trading_day_averages
+from autosight.trading_calendar import CLOSED_WEEKDAY, DETECTED_CLOSED_WEEKDAY, trading_day_averages
 
 DPI = 120
+LAYOUT_PAD_POINTS = 3.0  # space left around the drawing, as constrained layout leaves by default
+LEGEND_FONT_SIZE = 10
 PNG_COMPRESS_LEVEL = 1
 MAX_NEGATIVE_BARS = 5  # products with negative revenue shown by name; more are summed into one bar
+RECURRING_CLOSURES = (CLOSED_WEEKDAY, DETECTED_CLOSED_WEEKDAY)  # the closed days that come back every week
 SHADE_WEEKLY_CLOSED_DAYS = 62  # beyond this many days, shading every closed weekday would only stripe the chart
 NO_DATA_MESSAGE = "No sales data to report"  # an empty database, or no sale in the chosen dates
 MAX_NAME_CHARS = 40
@@ -92,11 +98,14 @@ def build_revenue_figure(
         raise ValueError(f"moving_average_window must be at least 1, got {moving_average_window}")
     figure = _new_figure(width=12.0, height=6.5)
     axes = figure.add_subplot()
+    legend = None
     if not daily:
         _draw_no_data(axes, "Daily revenue")
     else:
         _draw_revenue(axes, daily, forecast, moving_average_window, currency)
-        figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=10)
+        legend = figure.legend(loc="lower center", ncols=2, frameon=False, fontsize=LEGEND_FONT_SIZE,
+                               borderaxespad=LAYOUT_PAD_POINTS / LEGEND_FONT_SIZE)
+    _fit_layout(figure, axes, legend)
     return figure
 
 
@@ -120,14 +129,44 @@ def build_products_figure(
         _draw_products(axes, named, other, negatives)
         axes.set_xlabel(_revenue_label(currency))
         axes.set_title(_products_title(len(ranked), top_n, period), fontsize=13, loc="left")
+    _fit_layout(figure, axes)
     return figure
 
 
 def _new_figure(width: float, height: float) -> Figure:
-    """A figure on its own Agg canvas, laid out by constrained layout so nothing is cut off at the edges."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    """A figure on its own Agg canvas (laid out by ``_fit_layout`` once everything is in it)."""
+    figure = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
+
+
+def _fit_layout(figure: Figure, axes: Axes, legend: Legend | None = None) -> None:
+    """Place the axes so that its decorations (tick labels, axis labels, title, day labels) and the legend under
+    it fill the figure up to a small pad, nothing cut off at the edges.
+
+    Constrained layout did this for the single axes at a third of the drawing's cost (its solver, two measuring
+    passes). Here the decorations are measured once more only when the new size gave an axis other ticks (whose
+    labels may be wider).
+    """
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # see _new_figure
+    renderer = canvas.get_renderer()
+    pad = LAYOUT_PAD_POINTS * figure.dpi / 72
+    bottom = pad if legend is None else 2 * pad + legend.get_window_extent(renderer).height
+    for _ in range(2):
+        ticks = _tick_positions(axes)
+        inner, outer = axes.get_window_extent(renderer), axes.get_tightbbox(renderer, for_layout_only=True)
+        assert outer is not None  # an axes always has its frame at least
+        placed = Bbox.from_extents(pad + inner.x0 - outer.x0, bottom + inner.y0 - outer.y0,
+                                   figure.bbox.width - pad - (outer.x1 - inner.x1),
+                                   figure.bbox.height - pad - (outer.y1 - inner.y1))
+        axes.set_position(placed.transformed(figure.transFigure.inverted()))
+        if _tick_positions(axes) == ticks:
+            return
+
+
+def _tick_positions(axes: Axes) -> tuple[list[float], list[float]]:
+    return list(axes.xaxis.get_majorticklocs()), list(axes.yaxis.get_majorticklocs())
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -237,10 +276,9 @@ def _shade_closed_days(axes: Axes, daily: Sequence[run_results.DailyRevenue],
                        forecast: run_results.Forecast | None) -> None:
     """Grey bands over closed days (and the closed days of the week ahead). On a long history a closed weekday
     would stripe the whole chart, so there only closures and listed dates are shaded (the legend says so)."""
-    recurring = ("closed_weekday", "detected_closed_weekday")
     long_history = len(daily) > SHADE_WEEKLY_CLOSED_DAYS
     closed = [entry.day for entry in daily if not entry.trading
-              and not (long_history and entry.closed_reason in recurring)]
+              and not (long_history and entry.closed_reason in RECURRING_CLOSURES)]
     if forecast is not None and not long_history:
         closed += [entry.day for entry in forecast.week if entry.closed]
     if not closed:
@@ -409,10 +447,9 @@ def _revenue_title(daily: Sequence[run_results.DailyRevenue]) -> str:
 
 def _closed_weekdays(daily: Sequence[run_results.DailyRevenue]) -> list[int]:
     """Weekdays closed on most of their days in the period (a weekday closed for a few weeks is not named)."""
-    recurring = ("closed_weekday", "detected_closed_weekday")
-    return [weekday for weekday in range(7)
-            if 2 * sum(entry.day.weekday() == weekday and entry.closed_reason in recurring for entry in daily)
-            > sum(entry.day.weekday() == weekday for entry in daily)]
+    closed = Counter(entry.day.weekday() for entry in daily if entry.closed_reason in RECURRING_CLOSURES)
+    days = Counter(entry.day.weekday() for entry in daily)
+    return [weekday for weekday in range(7) if 2 * closed[weekday] > days[weekday]]
 
 
 def _period_text(start: date, end: date) -> str:
