@@ -85,7 +85,9 @@ def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFil
     # after it, which make it a closed weekday. History, trends and forecast stop at the period's end.
     calendar = build_calendar(first_day, [day.day for day in every_day if day.transactions > 0], rules)
     raw_history = every_day[:(period.end - first_day).days + 1]
-    history = [replace(day, closed_reason=calendar.reason(day.day)) for day in raw_history]
+    # Only closed days change (a day is read with no reason): ten years of days are not all copied.
+    history = [day if (reason := calendar.reason(day.day)) is None else replace(day, closed_reason=reason)
+               for day in raw_history]
     all_trends = classify_trends(history, strong_growth_pct)
     in_period = slice(len(history) - period.days, len(history))
     daily, trends = history[in_period], all_trends[in_period]

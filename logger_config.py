@@ -52,8 +52,14 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace ``secrets`` (the longest first) and any password found in URIs or key=value pairs with ``***``."""
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, MASK)
-    text = _URI_PASSWORD.sub(rf"\g<head>{MASK}", text)
-    return _KEY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+    # Each pattern only where its literal part occurs: the regular expressions cost 14 ms on the one record that
+    # lists 3,650 unchanged inbox files. casefold() finds what IGNORECASE matches (U+017F, a long s, is an "s").
+    if "://" in text:
+        text = _URI_PASSWORD.sub(rf"\g<head>{MASK}", text)
+    folded = text.casefold()
+    if "pass" in folded or "pwd" in folded:
+        text = _KEY_PASSWORD.sub(rf"\g<head>{MASK}", text)
+    return text
 
 
 class SecretMaskingFilter(logging.Filter):
