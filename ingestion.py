@@ -5,7 +5,7 @@ This module orchestrates the load of a file; the steps live in ``autosight/``:
 * ``csv_format`` reads the file's shape (encoding, delimiter, header, columns) and its hash;
 * ``autosight.copy_path``, the fast path, for a clean canonical file (the four columns, ISO dates, UTF-8): a
   plain COPY of the file into ``sales_data``, every line checked on its way to the server; any doubt rolls
-  back to a savepoint and hands the file to the validating path;
+  the file's transaction back and loads the file again through the validating path;
 * ``autosight.validating_path``: every record parsed in Python with its physical line number by the row gate
   (``autosight.row_gate``, no database); good rows are COPYed in, bad ones kept with line, raw text and reason;
 * ``autosight.file_ledger``: the ledger row, the rows, the rejects and the rollup of a load.
@@ -17,6 +17,7 @@ from Python's).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -34,7 +35,7 @@ from psycopg2 import sql
 import csv_values
 from atomic_io import write_atomically
 from autosight import file_identity, file_ledger
-from autosight.copy_path import try_fast_path
+from autosight.copy_path import FastPathUnusable, try_fast_path
 from autosight.file_ledger import COPY_CHUNK_BYTES
 from autosight.plausibility import plausibility_warnings
 from autosight.progress import progress
@@ -158,6 +159,17 @@ def ingest_file(connection: psycopg2.extensions.connection, path: Path, options:
     with progress(path, "hashing") as on_bytes:
         scan = scan_file(path, layout, on_bytes=on_bytes)
     started_at = datetime.now(UTC)
+    try:
+        return _store(connection, path, source_path, layout, scan, options, started_at)
+    except FastPathUnusable as why:  # raised inside the load's transaction: nothing of that attempt was kept
+        log.info("file %s: plain COPY not usable (%s); validating rows", path, why)
+        validating = dataclasses.replace(options, allow_fast_path=False)
+        return _store(connection, path, source_path, layout, scan, validating, started_at)
+
+
+def _store(connection: psycopg2.extensions.connection, path: Path, source_path: str, layout: FileLayout,
+           scan: FileScan, options: LoadOptions, started_at: datetime) -> FileOutcome:
+    """The file's content stored in one transaction, or found stored already; a refusal recorded in its own."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rejects:
         try:
             with transaction(connection) as cursor:
@@ -183,13 +195,15 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, source_path: s
     """The file's rows stored under a new ledger row, replacing the path's earlier load ``previous_id``; raises
     ``RowsRefused`` when its share of rejected rows passes the threshold."""
     if previous_id is not None:
-        file_ledger.retire_load(cursor, source_path, previous_id)
+        file_ledger.retire_load(cursor, previous_id)
     file_id = file_ledger.insert_ledger_row(cursor, source_path, scan.sha256, scan.size_bytes, started_at)
     counts, load_options = _load_rows(cursor, path, layout, scan, file_id, options, rejects)
     check_unchanged(path, scan)
     _refuse_above_threshold(path, counts, options, scan.sha256)
     file_ledger.store_rejects(cursor, rejects)
     file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, previous_id, scan.identity)
+    if previous_id is not None:
+        log.info("path %s has new content: replacing the rows of load %d", source_path, previous_id)
     log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))
     return counts
 
@@ -200,7 +214,7 @@ def _already_loaded(cursor: psycopg2.extensions.cursor, path: Path, source_path:
     earlier content (``previous_id``) is still replaced (its rows removed), since the path no longer holds it."""
     message = f"same content already loaded from {loaded_from}"
     if loaded_from != source_path and previous_id is not None:
-        file_ledger.retire_load(cursor, source_path, previous_id)
+        file_ledger.retire_load(cursor, previous_id)
         message += "; the rows this path loaded before were removed"
     log.info("file %s unchanged: %s (sha256 %s)", path, message, sha256[:12])
     return FileOutcome(path=source_path, sha256=sha256, status="unchanged", message=message)
@@ -217,8 +231,7 @@ def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayou
                                        "column_map": options.column_map}
     if _fast_path_applies(layout, scan, options):
         fast = try_fast_path(cursor, path, layout, scan, file_id, options.bounds, rejects)
-        if fast is not None:
-            return fast, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
+        return fast, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
     date_format, decimal_comma = file_conventions(path, layout, scan, options.date_format)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as good_rows:
         counts = validate_rows(path, layout, scan, date_format, decimal_comma, options.bounds, good_rows, rejects)

@@ -3,8 +3,9 @@
 ``CleanLines`` tells, chunk by chunk while the file streams into COPY, which data lines a plain COPY reads
 exactly as the row gate would (and within its bounds); the others (a few rejects, a blank line, an amount
 with a currency sign) are diverted: kept out of the COPY and put through the row gate afterwards, with their
-line numbers. ``try_fast_path`` runs all of it inside a savepoint and keeps the result only when the file
-stores exactly what the validating path would store; otherwise the file takes the validating path whole.
+line numbers. ``try_fast_path`` keeps the result only when the file stores exactly what the validating path
+would store; otherwise it raises ``FastPathUnusable``, the caller rolls the file's transaction back, and the file
+takes the validating path whole.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import csv_values
 from autosight.file_ledger import COPY_CHUNK_BYTES, build_rollup, copy_into
 from autosight.progress import progress
 from autosight.row_gate import Bounds, RawText, Reason, RowCounts, RowParser, SaleRow, product_name
-from autosight.transactions import savepoint
 from csv_format import FileLayout, FileScan, open_scanned
 from errors import first_line
 from logger_config import get_logger
@@ -42,6 +42,10 @@ MAX_DIVERTED_LINES = 1_000
 MAX_DIVERTED_BYTES = 8 << 20
 # What the diverted rows that pass the gate are COPYed as (the validating path's columns).
 DIVERTED_COLUMNS = ("sale_date", "product_name", "quantity", "price", "line_total")
+
+
+class FastPathUnusable(Exception):
+    """Why a file cannot take the fast path; the transaction of the attempt must be rolled back."""
 
 
 @dataclass
@@ -216,30 +220,27 @@ def _year_span(year: int, first: date, last: date) -> bytes:
 
 
 def try_fast_path(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayout, scan: FileScan,
-                  file_id: int, bounds: Bounds, rejects: IO[str]) -> RowCounts | None:
-    """COPY the file's clean lines, put the diverted ones through the gate; the counts, or None when the file
-    must take the validating path (nothing of this attempt is then kept).
+                  file_id: int, bounds: Bounds, rejects: IO[str]) -> RowCounts:
+    """COPY the file's clean lines, put the diverted ones through the gate; the counts, or ``FastPathUnusable``
+    when the file must take the validating path: a value COPY refuses, a diverted line the file's conventions
+    do not allow, or a product name the gate would store differently. The caller then rolls its transaction
+    back (a savepoint here cost two round trips a file, for the rare file that needs it).
 
     The check runs in this process while the server parses the previous chunk, so it costs next to nothing
-    in elapsed time. Everything happens inside a savepoint: a value COPY refuses, a diverted line the file's
-    conventions do not allow, or a product name the gate would store differently rolls it all back.
+    in elapsed time.
     """
     lines = CleanLines(layout, bounds)
     columns = ("file_id", *layout.column_order)
-    with savepoint(cursor, "fast_path") as point:
-        outcome: RowCounts | str
-        try:
-            with open_scanned(path, scan) as stream, progress(path, "loading") as on_bytes:
-                reader = _CheckingReader(stream, lines, on_bytes, path, FileIdPrefix(file_id, layout.delimiter))
-                cursor.copy_expert(copy_into(columns, layout.delimiter, header=True), reader,
-                                   size=COPY_CHUNK_BYTES)
-            outcome = _after_copy(cursor, file_id, layout, lines, bounds, rejects)
-        except (psycopg2.DataError, psycopg2.IntegrityError, psycopg2.errors.ProgramLimitExceeded) as error:
-            outcome = lines.abandoned or f"COPY refused a value: {first_line(error)}"
-        if isinstance(outcome, str):
-            log.info("file %s: plain COPY not usable (%s); validating rows", path, outcome)
-            point.rollback()
-            return None
+    outcome: RowCounts | str
+    try:
+        with open_scanned(path, scan) as stream, progress(path, "loading") as on_bytes:
+            reader = _CheckingReader(stream, lines, on_bytes, path, FileIdPrefix(file_id, layout.delimiter))
+            cursor.copy_expert(copy_into(columns, layout.delimiter, header=True), reader, size=COPY_CHUNK_BYTES)
+        outcome = _after_copy(cursor, file_id, layout, lines, bounds, rejects)
+    except (psycopg2.DataError, psycopg2.IntegrityError, psycopg2.errors.ProgramLimitExceeded) as error:
+        outcome = lines.abandoned or f"COPY refused a value: {first_line(error)}"
+    if isinstance(outcome, str):
+        raise FastPathUnusable(outcome)
     return outcome
 
 

@@ -44,22 +44,21 @@ def active_loads(cursor: psycopg2.extensions.cursor, sha256: str, source_path: s
     return loaded_from, previous_id
 
 
-def retire_load(cursor: psycopg2.extensions.cursor, source_path: str, file_id: int) -> None:
-    """Drop the rows of load ``file_id``, an earlier version of this path, in one round trip; the ledger keeps
-    its history."""
+def retire_load(cursor: psycopg2.extensions.cursor, file_id: int) -> None:
+    """Drop the rows of load ``file_id``, an earlier version of a path, in one round trip; the ledger keeps its
+    history."""
     cursor.execute("UPDATE loaded_files SET status = 'replaced' WHERE file_id = %(file_id)s; "
                    + FILE_ROWS_PLAN + "DELETE FROM sales_data WHERE file_id = %(file_id)s" + FILE_ROWS_PLAN_UNDONE
                    + "; DELETE FROM sales_daily_product WHERE file_id = %(file_id)s", {"file_id": file_id})
-    log.info("path %s has new content: replacing the rows of load %d", source_path, file_id)
 
 
 def insert_ledger_row(cursor: psycopg2.extensions.cursor, source_path: str, sha256: str, size_bytes: int,
                       started_at: datetime, status: str = "active", message: str = "") -> int:
     """A new load's ledger row; the rows COPYed afterwards in this transaction belong to it.
 
-    The setting ``autosight.file_id`` (local to the transaction, undone by a rollback to an earlier savepoint)
-    is the default of ``file_id`` in ``sales_data`` and ``rejected_rows``: a COPY of the file's own columns then
-    needs no rewriting of the stream, and on Citus the coordinator reads it to route each row to its shard.
+    The setting ``autosight.file_id`` (local to the transaction) is the default of ``file_id`` in ``sales_data``
+    and ``rejected_rows``: a COPY of the file's own columns then needs no rewriting of the stream, and on Citus
+    the coordinator reads it to route each row to its shard.
     The load commits without waiting for its WAL to reach the disk (``synchronous_commit`` off, a 2 to 4 ms
     wait per file here, most of a small file's load): ``make_durable`` waits once for the whole batch.
     """
