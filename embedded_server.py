@@ -28,6 +28,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 import warnings
@@ -55,6 +56,8 @@ STAGING_RANDOM_CHARS = 8  # the random part tempfile.mkdtemp adds to the prefix
 MAX_SOCKET_PATH_BYTES = 103
 SOCKET_NAME = ".s.PGSQL.5432"
 KILL_PATIENCE_SECONDS = 10
+STOP_POLL_SECONDS = 0.005
+STOP_PATIENCE_SECONDS = 60  # pg_ctl's own default wait
 # Errors of the data folder itself, which only a change of folder or permissions cures (exit 78, not 75).
 SETTING_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)
 
@@ -78,6 +81,8 @@ def embedded_server(data_dir: Path) -> Iterator[str]:
     finally:
         stopping = time.monotonic()
         with _start_stop_lock(data_dir):
+            if _stopped_if_last(server):
+                server.cleanup_mode = None  # the library's "never stop" mode: its cleanup only deregisters this run
             server.cleanup()
         log.info("embedded PostgreSQL stopped in %.2f s", time.monotonic() - stopping)
 
@@ -243,6 +248,29 @@ def _forget_dead_handles(pgdata: Path) -> None:
     if alive != pids:
         log.info("forgetting the dead runs %s registered with the embedded server", [p for p in pids if p not in alive])
     handles.write_text(json.dumps(alive))
+
+
+def _stopped_if_last(server: PostgresServer) -> bool:
+    """Stop the server when this process is its last user, as the library's cleanup would, but waiting for it in
+    steps of ``STOP_POLL_SECONDS``: the library's `pg_ctl -w stop` looks every 100 ms, which was most of a stop
+    (0.11 s). The same fast shutdown (SIGINT, pg_ctl's default mode), under the start-stop lock, so that no run
+    joins the server meanwhile. Whether it stopped; a server still there after ``STOP_PATIENCE_SECONDS``, or one
+    that others use, is left to the library's cleanup (pg_ctl, then a kill)."""
+    if server.global_process_id_list.get() != [os.getpid()]:
+        return False
+    process = server.get_postmaster_info().process
+    if process is None:
+        return False
+    try:
+        process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_PATIENCE_SECONDS
+        while process.status() != psutil.STATUS_ZOMBIE:  # a zombie has exited (nobody may reap it: containers)
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(STOP_POLL_SECONDS)
+    except psutil.NoSuchProcess:
+        pass  # gone, the aim
+    return True
 
 
 def _ensure_database(admin_uri: str) -> None:

@@ -284,6 +284,20 @@ def test_server_left_running_by_a_killed_run_is_taken_over_and_stopped(tmp_path,
     assert server_processes(pgdata_of(data_dir)) == []
 
 
+def test_a_run_leaves_the_server_running_for_another_process_using_it_and_the_last_one_stops_it(
+        tmp_path, data_dir, embedded):
+    """The run stops the server itself (not waiting on pg_ctl's 100 ms polls) only when it is the server's last
+    user: another process on it (the API server, say) keeps it."""
+    with server_session(data_dir) as connection:
+        assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM loaded_files")
+            assert cursor.fetchone() == (1,)
+    assert server_processes(pgdata_of(data_dir)) == []
+    assert run_embedded(tmp_path, embedded, "--skip-ingest") == (0, "", "")
+    assert server_processes(pgdata_of(data_dir)) == []
+
+
 def test_dead_server_whose_pid_was_reused_is_restarted(tmp_path, data_dir, embedded):
     assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
     leave_server_running(tmp_path, data_dir, embedded)
