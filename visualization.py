@@ -40,6 +40,7 @@ NO_DATA_MESSAGE = "No sales data to report"  # an empty database, or no sale in 
 MAX_NAME_CHARS = 40
 ELLIPSIS = "…"
 OTHER_CUT_RATIO = 1.5  # "Other" above this multiple of the top product is drawn cut
+SERIES_PIECE_DAYS = 200  # see _plot_series
 SHORT_HISTORY_DAYS = 31  # beyond this, day markers and the forecast connector only add clutter
 LABEL_OFFSET_POINTS = 12  # gap between a marked day and its label, wider than the marker and the forecast's caps
 # ConciseDateFormatter formats per tick level (years, months, days, hours, minutes, seconds). Days read "Dec 21":
@@ -247,20 +248,11 @@ def _draw_revenue(
     days = [entry.day for entry in trading]
     revenues = [float(entry.revenue) for entry in trading]
     short = len(daily) <= SHORT_HISTORY_DAYS
-    marker = "o" if short else None
-    axes.plot(
-        _on_dates(days), revenues, color=DAILY_COLOR, linewidth=1.2, marker=marker, markersize=4, label="Daily revenue",
-        zorder=3,
-    )
+    _plot_series(axes, days, revenues, color=DAILY_COLOR, linewidth=1.2, marker="o" if short else None, markersize=4,
+                 label="Daily revenue", zorder=3)
     if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
-        axes.plot(
-            _on_dates(days),
-            _trading_day_average_line(trading, window),
-            color=AVERAGE_COLOR,
-            linewidth=2.2,
-            label=f"{window}-trading-day moving average",
-            zorder=4,
-        )
+        _plot_series(axes, days, _trading_day_average_line(trading, window), color=AVERAGE_COLOR, linewidth=2.2,
+                     label=f"{window}-trading-day moving average", zorder=4)
     axes.axhline(0, color="gray", linewidth=0.8, zorder=1)
     last_day = daily[-1].day
     if forecast is not None and forecast.day is not None:
@@ -270,6 +262,15 @@ def _draw_revenue(
     _shade_closed_days(axes, daily, forecast)
     _mark_extremes(axes, days, revenues, (daily[0].day, last_day))
     _format_revenue_axes(axes, daily, last_day, currency)
+
+
+def _plot_series(axes: Axes, days: list[date], values: list[float], *, label: str, **style: Any) -> None:
+    """A daily series as one line drawn in pieces of ``SERIES_PIECE_DAYS`` days, each starting where the last one
+    ends. Agg rasterises a path's cells all together: years of steep daily segments in one path took a third of
+    the revenue chart's drawing at 3,650 days, in pieces they take half of that, and the line looks the same."""
+    for start in range(0, max(len(days) - 1, 1), SERIES_PIECE_DAYS):
+        piece = slice(start, start + SERIES_PIECE_DAYS + 1)
+        axes.plot(_on_dates(days[piece]), values[piece], label=label if start == 0 else "_nolegend_", **style)
 
 
 def _shade_closed_days(axes: Axes, daily: Sequence[run_results.DailyRevenue],

@@ -359,3 +359,23 @@ def test_titles_name_the_period_with_thousands_separators() -> None:
     )
     other = visualization._product_bars(products(1742), 10)[1]
     assert other is not None and other[0] == "Other (1,732 products)"
+
+
+def points(line: Line2D) -> list[tuple[date, float]]:
+    """The (day, revenue) points of a line, as given to it (its data are typed loosely)."""
+    days = cast(Sequence[date], line.get_xdata())
+    return list(zip(days, cast(Sequence[float], line.get_ydata()), strict=True))
+
+
+def test_a_long_series_is_drawn_as_one_unbroken_line_in_pieces() -> None:
+    daily = history(450)
+    figure = visualization.build_revenue_figure(daily, None, 5)
+    pieces = [line for line in figure.axes[0].lines if line.get_color() == visualization.DAILY_COLOR]
+
+    assert len(pieces) > 1
+    for before, after in itertools.pairwise(pieces):  # each piece starts on the last day of the one before
+        assert points(before)[-1] == points(after)[0]
+    drawn = [point for piece in pieces for point in points(piece)]
+    assert list(dict.fromkeys(drawn)) == [(entry.day, float(entry.revenue)) for entry in daily]
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()].count("Daily revenue") == 1
