@@ -9,9 +9,9 @@ whatever a successful run prints, and main.py prints the single error line itsel
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,7 +110,7 @@ class RunFormatter(logging.Formatter):
 
 def new_run_id() -> str:
     """A short random id (12 hex digits): unique enough for one installation's runs, short to grep."""
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # as random as the 12 first hex digits of a uuid4, without importing uuid (2 ms)
 
 
 class RunLogHandler(RotatingFileHandler):

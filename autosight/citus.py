@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg2
@@ -109,6 +108,8 @@ def cluster_database(server_dsn: str, prefix: str, shard_count: int | None = Non
     DROP DATABASE when asked to), gets the extension on each, and the coordinator registers the workers.
     ``shard_count`` (default: Citus's own, 32) is stored as the database's setting.
     """
+    import uuid  # imported here: tests and benchmarks need it, not the nightly run (2 ms of its start-up)
+
     workers = nodes(server_dsn)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))

@@ -12,15 +12,18 @@ through psycopg2's extension module) with VERBOSE errors, and reads the SQLSTATE
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import re
 import select
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg2._psycopg
 import psycopg2.extensions
+
+if TYPE_CHECKING:
+    import ctypes
 
 # libpq's enums (libpq-fe.h): ConnStatusType, PostgresPollingStatusType, PGVerbosity.
 CONNECTION_BAD = 1
@@ -114,6 +117,8 @@ def _poll_until_done(libpq: ctypes.CDLL, connection: int, deadline: float) -> in
 
 def _libpq() -> ctypes.CDLL:
     """libpq's functions, looked up through psycopg2's extension module, which is linked to it."""
+    import ctypes  # imported here: only a failed connection needs it, and every run paid 2 ms for it
+
     library = ctypes.CDLL(psycopg2._psycopg.__file__)
     library.PQconnectStart.restype = ctypes.c_void_p
     library.PQconnectStart.argtypes = [ctypes.c_char_p]
