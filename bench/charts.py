@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def main() -> int:
     args = parser.parse_args()
     runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(args.days)], check=True,
                                       capture_output=True, text=True).stdout) for _ in range(args.repeat)]
-    print(f"charts step, {args.days} days, 10 products, median of {args.repeat} fresh interpreters:")
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"charts step, {args.days} days, 10 products, median of {args.repeat} fresh interpreters (load {load}):")
     for key, meaning in (("wall", "import + both charts, wall"), ("cpu", "import + both charts, CPU"),
                          ("draw_wall", "both charts after the import, wall"),
                          ("draw_cpu", "both charts after the import, CPU")):
