@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from autosight.run_results import DailyRevenue, Period, ProductPerformance
 from forecasting import forecast_next_day
+from scripts.generate_sample_data import PRODUCTS
 
 days = int(sys.argv[2])
 rng = random.Random(20240401)
@@ -38,7 +39,8 @@ daily = [DailyRevenue(first + timedelta(n), Decimal(0) if (first + timedelta(n))
 forecast = forecast_next_day([d.day for d in daily], [d.revenue for d in daily], 5,
                              closed_days={d.day for d in daily if not d.trading},
                              is_closed_ahead=lambda day: day.weekday() == 0)
-products = [ProductPerformance(f"Product {i}", 100, Decimal(90000 - 7000 * i), None, i + 1) for i in range(10)]
+products = [ProductPerformance(name, 100, Decimal(90000 - 7000 * i), None, i + 1)
+            for i, (name, _price, _weight) in enumerate(PRODUCTS[:10])]  # the sample's names, as in the 1M-row run
 with tempfile.TemporaryDirectory() as folder:
     wall, cpu = time.perf_counter(), time.process_time()
     from visualization import draw_products_chart, draw_revenue_chart
