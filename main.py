@@ -413,7 +413,11 @@ def _exit_at_once(status: int) -> NoReturn:
     """End the process with ``status`` without the interpreter's teardown: freeing every module's objects took
     0.1 s after a run that drew charts (matplotlib's), and a finished run needs none of it (outputs and log
     closed, server stopped). The exit handlers still run and the standard streams are flushed, as at a normal
-    exit; a stream that cannot be flushed (a closed pipe) changes nothing, as nothing is printed on success."""
+    exit; a stream that cannot be flushed (a closed pipe) changes nothing, as nothing is printed on success.
+    Under a profiler or a tracer (`python -m cProfile main.py`, coverage) the process exits normally, so that
+    they write their results."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or None without a console
