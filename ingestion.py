@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -109,12 +110,16 @@ def inbox_files(directory: Path) -> list[Path]:
     return files
 
 
-def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path],
-                 options: LoadOptions) -> list[FileOutcome]:
+def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path], options: LoadOptions,
+                 before_each: Callable[[], object] = lambda: None) -> list[FileOutcome]:
     """Load each file in its own transaction; a refused file does not stop the others, nor one that vanished
-    or became something else than a regular file since it was listed (refused with the reason)."""
+    or became something else than a regular file since it was listed (refused with the reason).
+
+    ``before_each`` runs before each file (main.py checks that the run still holds its lock). The loads are made
+    durable once, after the batch: a batch of one file a call waited for the disk after every file."""
     outcomes: list[FileOutcome] = []
     for path in paths:
+        before_each()
         started = time.monotonic()
         try:
             outcome = ingest_file(connection, path, options)

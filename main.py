@@ -306,14 +306,9 @@ def ingest(connection: psycopg2.extensions.connection, lock: db.RunLock, paths: 
     _log_unchanged(list(unchanged.values()))
     if len(unchanged) < len(paths):
         _prefetch_charts_code()
-    outcomes: list[FileOutcome] = []
-    for path in paths:
-        if path in unchanged:
-            outcomes.append(unchanged[path])
-            continue
-        lock.ensure_held()
-        outcomes += ingestion.ingest_files(connection, [path], options)
-    return outcomes
+    to_load = [path for path in paths if path not in unchanged]
+    loaded = iter(ingestion.ingest_files(connection, to_load, options, before_each=lock.ensure_held))
+    return [unchanged[path] if path in unchanged else next(loaded) for path in paths]
 
 
 def _log_unchanged(unchanged: list[FileOutcome]) -> None:
