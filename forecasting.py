@@ -90,9 +90,10 @@ def moving_average_forecast(revenues: Sequence[Decimal], window: int) -> Decimal
     if not revenues:
         return _to_cents(ZERO)
     tail = revenues[-(window + 1):]
-    changes = [after - before for before, after in pairwise(tail)]
-    weighted = sum((weight * change for weight, change in enumerate(changes, start=1)), ZERO)
-    weights = len(changes) * (len(changes) + 1) // 2
+    weighted = ZERO
+    for weight in range(1, len(tail)):  # change ``weight``, oldest first; summed in this order, as exact as money
+        weighted += weight * (tail[weight] - tail[weight - 1])
+    weights = (len(tail) - 1) * len(tail) // 2
     step = weighted / weights if weights else ZERO
     return _to_cents(revenues[-1] + step)
 
@@ -377,8 +378,9 @@ def _backtest(series: _Series, future: list[date], window: int, inner: int) -> _
     selectable = [index for index, model in enumerate(models) if model.name in SELECTABLE]
     backtest = _Backtest(series, future, window, [model.name for model in models], first_cut,
                          range(max(first_cut + MIN_SELECTION_ERRORS, n - NESTED_ORIGINS), n), [], {})
+    targets = {cut: backtest.targets(cut) for cut in range(first_cut, n + 1)}
     for predict in predictors:
-        backtest.forecasts.append({cut: predict(series, cut, backtest.targets(cut)) for cut in range(first_cut, n + 1)})
+        backtest.forecasts.append({cut: predict(series, cut, days) for cut, days in targets.items()})
     # running sums of each model's absolute one-step errors: the error over any window in constant time
     sums = [list(accumulate((abs(backtest.one_step_error(model, cut)) for cut in range(first_cut, n)), initial=0.0))
             for model in range(len(predictors))]
