@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -324,6 +326,24 @@ def test_fast_path_rows_belong_to_their_own_load(connection, tmp_path):
         assert cursor.fetchall() == [(first.path, "Mug", 1), (second.path, "Cup", 1)]
         cursor.execute("SELECT DISTINCT load_options->>'path' FROM loaded_files")
         assert cursor.fetchall() == [("copy",)]
+
+
+@pytest.mark.parametrize(("first", "last"), [
+    (date(2000, 1, 1), date(2026, 12, 3)), (date(2024, 2, 29), date(2024, 3, 1)),
+    (date(2023, 1, 15), date(2023, 1, 15)), (date(2019, 12, 31), date(2020, 1, 1)),
+    (date(2000, 3, 10), date(2000, 11, 20)), (date(2010, 5, 9), date(2012, 10, 11)),
+])
+def test_clean_date_pattern_matches_exactly_the_calendar_dates_between_its_bounds(first, last):
+    pattern = re.compile(copy_path.date_pattern(first, last))
+    for year in range(first.year - 1, last.year + 2):
+        for month in range(14):
+            for day in range(33):
+                try:
+                    expected = first <= date(year, month, day) <= last
+                except ValueError:
+                    expected = False
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                assert bool(pattern.fullmatch(text.encode())) == expected, text
 
 
 def test_mixed_day_first_and_month_first_dates_are_refused_not_swapped(connection, tmp_path):
