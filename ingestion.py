@@ -116,7 +116,7 @@ def ingest_files(connection: psycopg2.extensions.connection, paths: list[Path], 
     or became something else than a regular file since it was listed (refused with the reason).
 
     ``before_each`` runs before each file (main.py checks that the run still holds its lock). The loads are made
-    durable once, after the batch: a batch of one file a call waited for the disk after every file."""
+    durable once, after the batch: pass all the files at once (a call a file waits for the disk after each)."""
     outcomes: list[FileOutcome] = []
     for path in paths:
         before_each()
