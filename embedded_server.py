@@ -231,7 +231,7 @@ def _start_without_pg_ctl_wait(library: ModuleType, pgdata: Path) -> None:
         subprocess.run([pg_ctl, "-D", pgdata, "-W", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", log_file, "start"],
                        check=True, capture_output=True, timeout=START_PATIENCE_SECONDS,
                        user=SYSTEM_USER if os.geteuid() == 0 else None)
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, KeyError):  # KeyError: no such system user yet (the library makes it)
         return
     started = time.monotonic()
     while (state := _server_state(pid_file)) in ("starting", "absent"):
