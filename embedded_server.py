@@ -226,13 +226,13 @@ def _start_without_pg_ctl_wait(library: ModuleType, pgdata: Path) -> None:
     pid_file, log_file = pgdata / "postmaster.pid", pgdata / "log"
     if pid_file.exists() or not log_file.exists() or len(os.fsencode(pgdata / SOCKET_NAME)) > MAX_SOCKET_PATH_BYTES:
         return
-    pg_ctl = library._commands.POSTGRES_BIN_PATH / "pg_ctl"  # the binaries the library runs
     try:
+        pg_ctl = library._commands.POSTGRES_BIN_PATH / "pg_ctl"  # the binaries the library runs
         subprocess.run([pg_ctl, "-D", pgdata, "-W", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", log_file, "start"],
                        check=True, capture_output=True, timeout=START_PATIENCE_SECONDS,
                        user=SYSTEM_USER if os.geteuid() == 0 else None)
-    except (OSError, subprocess.SubprocessError, KeyError):  # KeyError: no such system user yet (the library makes it)
-        return
+    except (OSError, subprocess.SubprocessError, KeyError, AttributeError):
+        return  # KeyError: no such system user yet (the library makes it); AttributeError: another library version
     started = time.monotonic()
     while (state := _server_state(pid_file)) in ("starting", "absent"):
         waited = time.monotonic() - started
