@@ -120,3 +120,66 @@ def test_whatever_the_gate_admits_the_next_run_succeeds(database_url: str, tmp_p
     with contextlib.chdir(tmp_path):
         status = main.main(["--skip-ingest", "--output-dir", "out"], environment(database_url), stdout, stderr)
     assert (status, stderr.getvalue()) == (0, "")
+
+
+@st.composite
+def canonical_files(draw: st.DrawFn) -> bytes:
+    """A file with the canonical header, so that the fast COPY path applies, and arbitrary values in its rows."""
+    buffer = io.StringIO()
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    writer = (csv.writer(buffer, lineterminator=ending, quoting=csv.QUOTE_ALL) if draw(st.booleans())
+              else csv.writer(buffer, lineterminator=ending))
+    writer.writerow(["sale_date", "product_name", "quantity", "price"])
+    writer.writerows(draw(st.lists(st.one_of(ROW, st.just(("2024-03-01", "Tea", "2", "4.50"))), max_size=25)))
+    if draw(st.booleans()):
+        buffer.write(draw(st.sampled_from(["", "\n", " \n", "2024-03-02,Tea,1,2.00"])))  # ragged or unterminated end
+    return buffer.getvalue().encode("utf-8", "surrogatepass")
+
+
+STORED = {
+    "rows": "SELECT sale_date, product_name, quantity, price::text, line_total::text FROM sales_data"
+            " ORDER BY 1, 2, 3, 4",
+    "rollup": "SELECT sale_date, product_name, quantity, revenue::text, transactions FROM sales_daily_product"
+              " ORDER BY 1, 2",
+    "rejects": "SELECT line_no, reason, raw_text FROM rejected_rows ORDER BY line_no",
+}
+
+
+def load_and_read_back(database_url: str, path: Path, allow_fast_path: bool) -> tuple[object, dict[str, list]]:
+    """(the outcome, or the refusal's type; what the database then holds) of one load into an empty schema."""
+    reset(database_url)
+    connection = psycopg2.connect(database_url)
+    try:
+        try:
+            outcome = ingestion.ingest_file(connection, path, ingestion.LoadOptions(
+                reject_threshold_pct=Decimal(100), allow_fast_path=allow_fast_path))
+            result: object = (outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected,
+                              outcome.rejections_by_reason)
+        except InputRefused as refusal:
+            connection.rollback()
+            result = type(refusal).__name__
+        with connection.cursor() as cursor:
+            stored = {}
+            for name, query in STORED.items():
+                cursor.execute(query)
+                stored[name] = cursor.fetchall()
+        connection.rollback()
+        return result, stored
+    finally:
+        connection.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(content=canonical_files())
+def test_the_fast_path_stores_exactly_what_the_validating_path_stores(database_url: str, tmp_path: Path,
+                                                                     content: bytes) -> None:
+    """Whatever a canonical file holds, COPYing its clean lines (and gating the others) ends as validating every
+    row in Python would: the same counts, rows, rollup and rejects with their lines, or the same refusal."""
+    path = tmp_path / "canonical.csv"
+    path.write_bytes(content)
+
+    fast = load_and_read_back(database_url, path, allow_fast_path=True)
+    validated = load_and_read_back(database_url, path, allow_fast_path=False)
+
+    assert fast == validated
