@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
+from autosight import runs
 from errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -74,7 +76,8 @@ def config_from_arguments(args: argparse.Namespace, environ: Mapping[str, str] |
         raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
     return RunConfig(settings=settings, csv_files=tuple(args.csv or ()), inbox=args.inbox,
                      skip_ingest=args.skip_ingest, date_from=args.date_from, date_to=args.date_to, days=args.days,
-                     wait_seconds=args.wait, verbose=args.verbose)
+                     wait_seconds=args.wait, verbose=args.verbose,
+                     recorded=not runs.started_by_scheduler(os.environ if environ is None else environ))
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -194,6 +195,13 @@ class RunLock:
 
     def __init__(self, connection: psycopg2.extensions.connection) -> None:
         self._connection = connection
+        self.acquired_at = datetime.now(UTC)  # what was loaded since, by this process's clock, is this run's
+
+    @property
+    def connection(self) -> psycopg2.extensions.connection:
+        """The lock's connection (autocommit), for the run's record at its end (autosight/runs.py): one statement,
+        no connection of its own to open."""
+        return self._connection
 
     def ensure_held(self) -> None:
         """Fail if the lock's connection was lost (and the lock with it), before another run can overlap this one."""

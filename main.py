@@ -29,7 +29,7 @@ import errors
 import ingestion
 from analysis import PeriodFilter, analyze
 from atomic_io import remove_leftover_temporaries
-from autosight import file_identity, output_cache
+from autosight import file_identity, output_cache, runs
 from autosight.html_report import write_report_html
 from autosight.run_results import AnalysisResult, DataQuality, FileOutcome, Forecast, RejectsFile
 from csv_format import open_regular
@@ -105,23 +105,24 @@ def _logged_run(config: RunConfig, argv: Sequence[str] | None, stderr: IO[str]) 
 
 
 def _outcome(config: RunConfig, run_id: str, stderr: IO[str]) -> int:
-    secrets, verbose = config.settings.secrets, config.verbose
     try:
         return run(config, run_id)
-    except errors.AutoSightError as error:
-        log.error("run failed: %s", error, exc_info=True)
-        code = _fail(error, verbose, stderr, secrets)
-    except psycopg2.Error as error:
-        if (failure := db.failure_of_database(error)) is None:
-            log.critical("unexpected database error", exc_info=True)
-            code = _fail(error, verbose, stderr, secrets)
-        else:
-            log.error("run failed: %s", failure, exc_info=True)
-            code = _fail(failure, verbose, stderr, secrets)
     except Exception as error:
-        log.critical("unexpected error", exc_info=True)
-        code = _fail(error, verbose, stderr, secrets)
-    return code
+        failure = _as_failure(error)
+        if isinstance(failure, errors.AutoSightError):
+            log.error("run failed: %s", failure, exc_info=True)
+        elif isinstance(failure, psycopg2.Error):
+            log.critical("unexpected database error", exc_info=True)
+        else:
+            log.critical("unexpected error", exc_info=True)
+        return _fail(failure, config.verbose, stderr, config.settings.secrets)
+
+
+def _as_failure(error: Exception) -> Exception:
+    """What the user is told: a database that failed mid-run as such (db.failure_of_database), else ``error``."""
+    if isinstance(error, psycopg2.Error):
+        return db.failure_of_database(error) or error
+    return error
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -134,12 +135,17 @@ def _fail(error: BaseException, verbose: bool, stderr: IO[str], secrets: Iterabl
     """One line on stderr (the traceback only with --verbose); the exit code of the failure."""
     if verbose:
         print(mask_secrets("".join(traceback.format_exception(error)), secrets), file=stderr, end="")
+    code, line = _failure_line(error, secrets)
+    print(line, file=stderr)
+    return code
+
+
+def _failure_line(error: BaseException, secrets: Iterable[str]) -> tuple[int, str]:
+    """The exit code of a failure and its one line on stderr, which is also the message of its record in runs."""
     if isinstance(error, errors.AutoSightError):
-        print(f"autosight: error: {_one_line(mask_secrets(str(error), secrets))}", file=stderr)
-        return error.exit_code
-    print(f"autosight: unexpected error: {_one_line(mask_secrets(f'{type(error).__name__}: {error}', secrets))} "
-          "(details in the log; --verbose shows the traceback)", file=stderr)
-    return errors.SOFTWARE
+        return error.exit_code, f"autosight: error: {_one_line(mask_secrets(str(error), secrets))}"
+    text = _one_line(mask_secrets(f"{type(error).__name__}: {error}", secrets))
+    return errors.SOFTWARE, f"autosight: unexpected error: {text} (details in the log; --verbose shows the traceback)"
 
 
 def _one_line(text: str) -> str:
@@ -177,19 +183,57 @@ def _check_output_dir(output_dir: Path) -> None:
 def run(config: RunConfig, run_id: str) -> int:
     """The pipeline for ``config``, logging wherever logging is set up; returns 0, or raises InputRefused
     (exit 65) once every other file is loaded and the outputs are written, when a file was refused. Other
-    failures raise an AutoSightError (or psycopg2.Error: see db.failure_of_database) carrying its exit code."""
-    settings = config.settings
+    failures raise an AutoSightError (or psycopg2.Error: see db.failure_of_database) carrying its exit code.
+    A run that reaches the database records itself in the runs table, unless the API's scheduler started it."""
+    settings, started = config.settings, datetime.now(UTC)
     _check_output_dir(settings.output_dir)
     _check_inputs(config)
     with db.database_target(settings) as target:
         log.info("database: %s", target.description)
-        with db.run_lock(target, config.wait_seconds, settings.connect_retries,
-                         settings.connect_retry_delay) as lock:
+        with _recorded_lock(target, config, started) if config.recorded else _run_lock(target, config) as lock:
             outcomes = _locked_run(target, lock, config, run_id)
-    refused = [outcome for outcome in outcomes if outcome.status == "refused"]
-    if refused:
-        raise errors.InputRefused(_refusal_summary(refused))
+            refused = [outcome for outcome in outcomes if outcome.status == "refused"]
+            if refused:
+                raise errors.InputRefused(_refusal_summary(refused))
     return errors.OK
+
+
+def _run_lock(target: db.Target, config: RunConfig) -> contextlib.AbstractContextManager[db.RunLock]:
+    settings = config.settings
+    return db.run_lock(target, config.wait_seconds, settings.connect_retries, settings.connect_retry_delay)
+
+
+@contextlib.contextmanager
+def _recorded_lock(target: db.Target, config: RunConfig, started: datetime) -> Iterator[db.RunLock]:
+    """The run lock for the block, and the run's record in the runs table as kind 'batch' (autosight/runs.py) when
+    it ends, with the exit code and stderr line it ends with: a run that took the lock, on the lock's connection
+    (one statement, no connection to open); one that found it held (busy, 75) on a connection of its own, the
+    lock's being closed. A failure to record is logged; the run's outcome stays what it is."""
+    secrets = config.settings.secrets
+    with contextlib.ExitStack() as stack:
+        try:
+            lock = stack.enter_context(_run_lock(target, config))
+        except errors.LockHeld as error:
+            busy = _run_record(started, error, secrets)
+            runs.record_run(target, dataclasses.replace(busy, files=0, rows_loaded=0, rows_rejected=0))
+            raise
+        try:
+            yield lock
+        except Exception as error:
+            runs.record_batch_run(lock, _run_record(started, error, secrets))
+            raise
+        runs.record_batch_run(lock, _run_record(started, None, secrets))
+
+
+def _run_record(started: datetime, error: Exception | None, secrets: Iterable[str]) -> runs.RunRecord:
+    """A batch run's record, finished now: ok, or the outcome, exit code and stderr line of ``error``."""
+    finished = datetime.now(UTC)
+    if error is None:
+        return runs.RunRecord("batch", started, finished, "ok", errors.OK)
+    code, line = _failure_line(_as_failure(error), secrets)
+    outcome = ("busy" if isinstance(error, errors.LockHeld)
+               else "refused" if isinstance(error, errors.InputRefused) else "failed")
+    return runs.RunRecord("batch", started, finished, outcome, code, message=line)
 
 
 def _locked_run(target: db.Target, lock: db.RunLock, config: RunConfig, run_id: str) -> list[FileOutcome]:

@@ -103,6 +103,7 @@ class RunConfig:
     days: int | None = None
     wait_seconds: float = 0.0
     verbose: bool = False
+    recorded: bool = True  # stored in the runs table as 'batch'; not when the API's scheduler records the run
 
 
 def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:

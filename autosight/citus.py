@@ -9,7 +9,8 @@ the numbered migrations, every run, idempotent) makes:
 * ``loaded_files``, the ledger, a reference table (a copy on every node): its unique indexes on the active
   path and content, the idempotency keys, are enforced as on one server, and the distributed tables may keep
   their foreign keys to it;
-* ``schema_migrations`` a plain table on the coordinator, read only by ``db.migrate`` there.
+* ``schema_migrations`` a plain table on the coordinator, read only by ``db.migrate`` there; ``runs``, the run
+  history (autosight/runs.py), too: each run writes one row there, on the connection that holds its run lock.
 
 docs/SCALING.md gives the reasoning, the measurements and the query plans. The table list is the one place
 that says which table is which kind.

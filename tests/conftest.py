@@ -117,6 +117,17 @@ def run_main(database_url: str, tmp_path: Path) -> RunMain:
 
 
 @pytest.fixture
+def lock_holder(database_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection holding the run lock, as a long run would; released by closing it."""
+    connection = psycopg2.connect(database_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
 def run_main_process(database_url: str, tmp_path: Path) -> RunMain:
     """Run `python main.py ARGS` in a process of its own, for the tests about what the process itself does (what
     cron would mail, exit statuses)."""

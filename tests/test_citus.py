@@ -120,6 +120,20 @@ def test_same_path_new_content_replaces_on_the_cluster(run_main, tmp_path, datab
     connection.close()
 
 
+def test_a_batch_run_records_itself_in_the_coordinators_own_runs_table(run_main, tmp_path, database_url):
+    path = tmp_path / "day.csv"
+    write_day(path, date(2024, 5, 1), 30, 1)
+
+    result = run_main("--csv", str(path), "--output-dir", "out")
+
+    assert result.returncode == 0, result.stderr
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT kind, outcome, exit_code, files, rows_loaded, rows_rejected FROM runs")
+        assert cursor.fetchall() == [("batch", "ok", 0, 1, 30, 0)]
+        assert scalar(connection, "SELECT count(*) FROM citus_tables WHERE table_name = 'runs'::regclass") == 0
+    connection.close()
+
+
 def test_sigkill_mid_copy_leaves_nothing_on_any_node_and_the_next_run_loads_it(run_main, tmp_path, database_url):
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     kept = write_day(small, date(2024, 5, 1), 10, 1)

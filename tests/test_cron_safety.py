@@ -271,17 +271,6 @@ def test_verbose_prints_the_traceback_of_an_expected_failure_too(run_main, tmp_p
 
 
 @pytest.fixture
-def lock_holder(database_url: str) -> Iterator[psycopg2.extensions.connection]:
-    """A connection holding the run lock, as a long run would; released by closing it."""
-    connection = psycopg2.connect(database_url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def inbox(tmp_path: Path) -> tuple[Path, Decimal]:
     """A folder of three sales files and their total revenue."""
     folder = tmp_path / "inbox"

@@ -49,6 +49,15 @@ def test_only_the_listed_settings_are_read() -> None:
     assert (settings.log_file, settings.ma_window) == (Path("x.log"), 7)
 
 
+def test_only_the_schedulers_mark_in_the_environment_leaves_the_record_to_the_scheduler(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("AUTOSIGHT_STARTED_BY=scheduler\n")  # not a setting: .env cannot say it
+
+    assert cli.run_config([], {}).recorded
+    assert cli.run_config([], {"AUTOSIGHT_STARTED_BY": "cron"}).recorded
+    assert not cli.run_config([], {"AUTOSIGHT_STARTED_BY": "scheduler"}).recorded
+
+
 def test_the_reject_threshold_is_one_decimal_from_the_flag_or_the_setting(tmp_path: Path) -> None:
     from_flag = cli.run_config(["--reject-threshold", "12.5"], {"REJECT_THRESHOLD_PCT": "3"})
     from_setting = cli.run_config([], {"REJECT_THRESHOLD_PCT": "0.1"})

@@ -12,12 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
 import pytest
 
 import db
 import ingestion
 
-V1_MIGRATION = Path(db.SQL_DIR) / "001_initial.sql"
 # (file_id, sale_date, product_name, quantity, price, line_total) as two version-1 loads stored them
 V1_ROWS = [
     (1, date(2024, 3, 1), "Espresso", 2, Decimal("2.50"), None),
@@ -28,13 +29,19 @@ V1_ROWS = [
 V1_PATHS = {1: "/exports/day1.csv", 2: "/exports/day2.csv"}
 
 
+def migrate_up_to(cursor: psycopg2.extensions.cursor, last: int) -> None:
+    """The schema of version ``last``, as the program of that version left it: its migrations applied and recorded."""
+    cursor.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                   " applied_at timestamptz NOT NULL DEFAULT now())")
+    for version, path in db.migration_files()[:last]:
+        cursor.execute(path.read_text())
+        cursor.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, path.name))
+
+
 def build_version_1(dsn: str) -> None:
     """Schema version 1 with two active loads, stored as version 1 of the program stored them."""
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-                       " applied_at timestamptz NOT NULL DEFAULT now())")
-        cursor.execute(V1_MIGRATION.read_text())
-        cursor.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '001_initial.sql')")
+        migrate_up_to(cursor, 1)
         for file_id, path in V1_PATHS.items():
             rows = [row for row in V1_ROWS if row[0] == file_id]
             cursor.execute("INSERT INTO loaded_files (source_path, sha256, size_bytes, status, rows_read, rows_loaded,"
@@ -115,3 +122,25 @@ def test_every_migration_has_a_number_of_its_own():
     numbers = [path.name[:3] for path in sorted(Path(db.SQL_DIR).glob("*.sql"))]
     assert len(numbers) == len(set(numbers)), numbers
     assert db.migration_files()[-1][0] == len(numbers)
+
+
+def test_version_5_keeps_the_servers_runs_and_takes_batch_runs(database_url):
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        migrate_up_to(cursor, 4)
+        cursor.execute("INSERT INTO runs (kind, started_at, outcome) VALUES ('inbox', now(), 'ok'),"
+                       " ('upload', now(), 'busy')")
+    connection.close()
+    migrated = psycopg2.connect(database_url)
+    try:
+        db.migrate(migrated)
+        migrated.commit()
+        with migrated.cursor() as cursor:
+            cursor.execute("INSERT INTO runs (kind, started_at, outcome) VALUES ('batch', now(), 'ok')")
+            cursor.execute("SELECT kind, outcome FROM runs ORDER BY run_id")
+            assert cursor.fetchall() == [("inbox", "ok"), ("upload", "busy"), ("batch", "ok")]
+        migrated.commit()
+        with pytest.raises(psycopg2.errors.CheckViolation), migrated.cursor() as cursor:
+            cursor.execute("INSERT INTO runs (kind, started_at, outcome) VALUES ('cron', now(), 'ok')")
+        migrated.rollback()
+    finally:
+        migrated.close()

@@ -64,10 +64,11 @@ class RejectsPage(BaseModel):
 
 
 class Run(BaseModel):
-    """A run started by the server: a scheduled inbox run or an upload."""
+    """A run: a batch run (`python main.py`, from cron or by hand), a scheduled inbox run of the server, or an
+    upload."""
 
     run_id: int
-    kind: Literal["inbox", "upload"]
+    kind: Literal["batch", "inbox", "upload"]
     started_at: str
     finished_at: str
     outcome: Literal["ok", "refused", "busy", "failed"]
@@ -110,7 +111,8 @@ def build_router(output_dir: FilePath) -> APIRouter:
         return RejectsPage(file=LedgerFile(**entry), total=total, limit=limit, offset=offset,
                            items=[RejectedRow(**item) for item in items])
 
-    @router.get("/runs", summary="Runs started by this server (scheduled inbox runs, uploads), newest first",
+    @router.get("/runs", summary="Runs: batch runs of main.py (cron's), the server's scheduled inbox runs and "
+                "uploads, newest first",
                 responses=problem_responses(400, 401))
     def runs(source: Source, limit: Limit = 50, offset: Offset = 0) -> RunsPage:
         with source.reading() as connection:

@@ -3,7 +3,8 @@
 It runs main.py itself, in a child process, so a scheduled run is *the* batch run: the same run lock,
 outputs (report.json, report.html, charts, rejects.csv), log and exit codes as cron's. A run that finds
 the lock held (cron is running) just waits for the next tick. Each outcome is kept in the ``runs``
-table and shown by /healthz.
+table as kind 'inbox' (its child, marked as the scheduler's, does not record itself as 'batch') and
+shown by /healthz.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import db
 import errors
-from autosight.web.runs import RunRecord, last_run, ledger_counts_between, record_run
+from autosight.runs import RunRecord, last_run, ledger_counts_between, record_run, scheduler_environment
 from logger_config import get_logger
 
 log = get_logger(__name__)
@@ -87,9 +88,10 @@ class InboxScheduler:
     def _run_main(self) -> tuple[int, str]:
         """(exit code, main.py's one-line error or '') of ``main.py --inbox``."""
         try:
+            # Marked as the scheduler's (autosight/runs.py): run_once records it, main.py does not record it too.
             self._child = subprocess.Popen([sys.executable, str(MAIN_PY), "--inbox", str(self.inbox)],
                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE, text=True)
+                                           stderr=subprocess.PIPE, text=True, env=scheduler_environment())
             _, stderr = self._child.communicate()
             return self._child.returncode, " ".join(stderr.split())[:1000]
         except OSError as error:

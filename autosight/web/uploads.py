@@ -27,9 +27,9 @@ from starlette.types import Message
 import db
 import main
 from autosight.run_results import FileOutcome
+from autosight.runs import RunRecord, record_run
 from autosight.web.auth import require_token
 from autosight.web.problems import ApiProblem, problem_responses
-from autosight.web.runs import RunRecord, record_run
 from errors import DatabaseUnavailable, LockHeld
 from logger_config import get_logger
 from settings import Settings
