@@ -1,9 +1,10 @@
 """Ingestion speed against a plain COPY of the same file, measured in the same run.
 
 Why: AutoSight validates every value, keeps a ledger and builds a daily x product rollup, all in one
-transaction; the issue's acceptance is that this costs at most 2.0x a bare COPY of the same file into an
-unconstrained table, with a peak RSS under 200 MB. Each measurement runs in a fresh subprocess on a fresh
-database, so that the RSS reported (``ru_maxrss``) belongs to that measurement alone.
+transaction; issue 13's acceptance is that this costs at most 1.5x a bare COPY of the same file into an
+unconstrained table (2.0x with a few rejected rows; issue 3 asked 2.0x), with a peak RSS under 200 MB. Each
+measurement runs in a fresh subprocess on a fresh database, so that the RSS reported (``ru_maxrss``) belongs to
+that measurement alone.
 
 Run from the repository root::
 
@@ -54,8 +55,10 @@ KINDS = ("copy", "autosight", "rejects", "validating")
 # blank line (not a row), a bad price and a date past the bounds (rejected), a '$' price (loaded, diverted).
 REJECTS_BLOCK = "\n2024-06-01,Widget,1,oops\n9999-12-31,Widget,1,2.00\n2024-06-01,Widget,1,$2.00\n"
 REJECTS_PER_BLOCK, LOADED_PER_BLOCK = 2, 1
+# Issue 13's targets (issue 3 asked 2.0x): the ingestion at most 1.5x the plain COPY, a file with a few rejected
+# rows at most 2.0x.
 MAX_REJECTS_RATIO = 2.0
-MAX_RATIO = 2.0
+MAX_RATIO = 1.5
 MAX_RSS_MB = 200.0
 
 
@@ -242,7 +245,7 @@ def summary(rows: int, results: list[Measurement]) -> tuple[str, bool]:
         rejects_ratio = median["rejects"] / median["autosight"]
         parts.append(f"few rejects {rows / median['rejects']:,.0f} rows/s ({rejects_ratio:.2f}x the clean file, "
                      f"{median['rejects'] / median['copy']:.2f}x COPY, {peak['rejects']:.0f} MB)")
-        passed = passed and rejects_ratio <= MAX_REJECTS_RATIO
+        passed = passed and median["rejects"] / median["copy"] <= MAX_REJECTS_RATIO
     if "validating" in median:
         parts.append(f"validating path {rows / median['validating']:,.0f} rows/s "
                      f"({median['validating'] / median['copy']:.1f}x, {peak['validating']:.0f} MB)")
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             passed = passed and ok
     print("\n" + "\n".join(lines))
     print(f"acceptance (ratio <= {MAX_RATIO}x, peak RSS < {MAX_RSS_MB:.0f} MB, few rejects <= {MAX_REJECTS_RATIO}x"
-          f" the clean file): {'met' if passed else 'NOT met'}")
+          f" COPY): {'met' if passed else 'NOT met'}")
     return 0 if passed else 1
 
 
