@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg2.extensions
+
 import db
 from logger_config import get_logger
 
@@ -107,14 +109,20 @@ def ledger_counts_between(target: db.Target, start: datetime, end: datetime) -> 
     return int(files), int(loaded), int(rejected)
 
 
+def newest_run(connection: psycopg2.extensions.connection, kind: str) -> dict[str, object] | None:
+    """The newest stored run of ``kind`` as /healthz shows it, or None: one index probe (sql/006)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT kind, started_at, finished_at, outcome, exit_code, files, rows_loaded,"
+                       " rows_rejected, message FROM runs WHERE kind = %s ORDER BY run_id DESC LIMIT 1", (kind,))
+        row = cursor.fetchone()
+    return None if row is None else RunRecord(*row).as_json()
+
+
 def last_run(target: db.Target, kind: str) -> dict[str, object] | None:
-    """The newest stored run of ``kind``, for /healthz after a restart."""
+    """The newest stored run of ``kind``, on a connection of its own (the scheduler's, at start)."""
     connection = db.connect(target)
     try:
-        with connection, connection.cursor() as cursor:
-            cursor.execute("SELECT kind, started_at, finished_at, outcome, exit_code, files, rows_loaded,"
-                           " rows_rejected, message FROM runs WHERE kind = %s ORDER BY run_id DESC LIMIT 1", (kind,))
-            row = cursor.fetchone()
+        with connection:
+            return newest_run(connection, kind)
     finally:
         connection.close()
-    return None if row is None else RunRecord(*row).as_json()

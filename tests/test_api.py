@@ -9,16 +9,18 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_helpers import TOKEN, api_client, bearer, run_main
+from processes import single_line
 from test_report_figures import BAD_ROWS, read_csv, write_csv
 
 import db
+import errors
 from settings import load_settings
 
 PERIODS = [
@@ -214,6 +216,40 @@ def test_healthz_reports_the_database_and_data_version(shop):
     assert health.status_code == 200
     assert health.json()["database"] == "ok"
     assert health.json()["data_version"]["ledger_entries"] == 1
+
+
+RUN_FIELDS = {"kind", "started_at", "finished_at", "outcome", "exit_code", "files", "rows_loaded", "rows_rejected",
+              "message"}
+
+
+def test_healthz_shows_the_newest_batch_run_for_a_monitor(shop):
+    rows, rejected = read_csv(shop["csv"])
+    with api_client(shop["environ"]) as client:
+        health = client.get("/healthz").json()
+    assert (health["status"], health["schedule"], health["last_run"]) == ("ok", None, None)  # no schedule here
+    batch = health["last_batch_run"]
+    assert set(batch) == RUN_FIELDS  # the shape of last_run
+    assert (batch["kind"], batch["outcome"], batch["exit_code"], batch["files"], batch["rows_loaded"],
+            batch["rows_rejected"], batch["message"]) == ("batch", "ok", 0, 1, len(rows), sum(rejected.values()), "")
+    assert batch["started_at"] <= batch["finished_at"]
+
+    blocked = shop["tmp"] / "blocked"
+    (blocked / "rejects.csv").mkdir(parents=True)  # the next run cannot write its outputs
+    result = run_main(shop["url"], shop["tmp"], "--csv", str(shop["csv"]), "--output-dir", str(blocked))
+    assert result.returncode == errors.CANT_CREATE, result.stderr
+    with api_client(shop["environ"]) as client:
+        newest = client.get("/healthz").json()["last_batch_run"]
+    assert (newest["outcome"], newest["exit_code"], newest["files"]) == ("failed", errors.CANT_CREATE, 0)
+    assert newest["message"] == single_line(result.stderr)
+    assert datetime.fromisoformat(newest["started_at"]) > datetime.fromisoformat(batch["finished_at"])
+
+
+def test_healthz_without_a_batch_run_has_none(database_url, tmp_path):
+    environ = {"DATABASE_URL": database_url, "OUTPUT_DIR": str(tmp_path / "out"), "LOG_FILE": str(tmp_path / "api.log")}
+    with api_client(environ) as client:
+        health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["last_batch_run"] is None and health.json()["last_run"] is None
 
 
 def test_the_inbox_schedule_runs_main_py_and_records_the_outcome(shop, monkeypatch):

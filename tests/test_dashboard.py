@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,31 +15,50 @@ import httpx
 import pytest
 from api_helpers import api_environment, free_port, run_main, start_api
 from browser import chromium
-from test_report_figures import write_csv
+from processes import single_line
+from test_report_figures import read_csv, write_csv
 
+import errors
 from autosight import scratch
 
 SCREENSHOTS = Path(os.environ.get("AUTOSIGHT_SCREENSHOTS", tempfile.gettempdir())) / "autosight-dashboard"
 
 
+@dataclass(frozen=True)
+class Shop:
+    """The generated shop (closed Sundays and holidays, returns, two rejected rows) loaded by one main.py run."""
+
+    dsn: str
+    folder: Path
+    csv: Path
+    started: datetime  # around the batch run
+    finished: datetime
+
+
 @pytest.fixture(scope="module")
-def server(server_dsn: str) -> Iterator[str]:
-    """``python api.py`` over the generated shop (closed Sundays and holidays, returns, two rejected rows)."""
+def shop(server_dsn: str) -> Iterator[Shop]:
     with tempfile.TemporaryDirectory(prefix="autosight-dash-") as folder, \
             scratch.scratch_database(server_dsn, "autosight_dash") as dsn:
         tmp = Path(folder)
-        result = run_main(dsn, tmp, "--csv", str(write_csv(tmp / "shop.csv")), "--output-dir", str(tmp / "out"),
-                          env={"CURRENCY": "EUR"})
+        csv_path = write_csv(tmp / "shop.csv")
+        started = datetime.now(UTC)
+        result = run_main(dsn, tmp, "--csv", str(csv_path), "--output-dir", str(tmp / "out"), env={"CURRENCY": "EUR"})
         assert result.returncode == 0, result.stderr
-        port = free_port()
-        env = api_environment(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"),
-                              CURRENCY="EUR")
-        process = start_api(port, tmp, env)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.communicate(timeout=30)
+        yield Shop(dsn, tmp, csv_path, started, datetime.now(UTC))
+
+
+@pytest.fixture(scope="module")
+def server(shop: Shop) -> Iterator[str]:
+    """``python api.py`` over the shop."""
+    env = api_environment(DATABASE_URL=shop.dsn, OUTPUT_DIR=str(shop.folder / "out"),
+                          LOG_FILE=str(shop.folder / "api.log"), CURRENCY="EUR")
+    port = free_port()
+    process = start_api(port, shop.folder, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 @pytest.fixture
@@ -153,3 +174,53 @@ def test_a_files_rejected_rows_are_listed_with_line_numbers(page, server):
     expected = [str(row["line"]) for row in api(server, f"/files/{file_id}/rejects")["items"]]
     assert lines == expected and len(lines) == 2
     shot(page, "rejects")
+
+
+def run_cells(row: Any) -> list[str]:
+    return [text.strip() for text in row.locator("td").all_inner_texts()]
+
+
+def local_minutes(*moments: datetime) -> set[str]:
+    """How the page shows a moment: local time (the browser's is this process's), to the minute."""
+    return {moment.astimezone().strftime("%Y-%m-%d %H:%M") for moment in moments}
+
+
+def test_recent_runs_show_the_batch_run_and_mark_a_failed_one(page, server, shop):
+    from playwright.sync_api import expect
+
+    rows, rejected = read_csv(shop.csv)
+    open_dashboard(page, server)
+    page.wait_for_selector("#runs-table tbody tr.run")
+
+    [batch] = page.locator("#runs-table tbody tr.run").all()
+    when, *figures = run_cells(batch)
+    assert when in local_minutes(shop.started, shop.finished)
+    assert figures == ["cron / manual", "ok", "1", f"{len(rows):,}", str(sum(rejected.values()))]
+    assert sum(rejected.values()) == 2
+    assert page.locator("#runs-table tr.run-message").count() == 0  # an ok run has no message
+    expect(page.locator("#last-run")).to_have_class("last-run ok")
+    expect(page.locator("#last-run")).to_contain_text(f"Last run ok · {when} (cron / manual) · 1 file, {len(rows):,} "
+                                                       "rows loaded, 2 rejected")
+    shot(page, "runs-ok")
+
+    # the next night's run cannot write its outputs: nothing new loaded, the run failed (main.py's exit 73)
+    (shop.folder / "blocked" / "rejects.csv").mkdir(parents=True)
+    result = run_main(shop.dsn, shop.folder, "--csv", str(shop.csv), "--output-dir", str(shop.folder / "blocked"),
+                      env={"CURRENCY": "EUR"})
+    assert result.returncode == errors.CANT_CREATE, result.stderr
+    page.reload()
+    page.wait_for_selector("#runs-table tbody tr.run + tr.run-message")
+
+    failed, ok = page.locator("#runs-table tbody tr.run").all()
+    assert run_cells(failed)[1:] == ["cron / manual", "failed", "0", "0", "0"]
+    assert "failed" in (failed.get_attribute("class") or "").split()
+    assert run_cells(ok) == [when, *figures]
+    message = page.locator("#runs-table tbody tr.run-message")
+    assert message.count() == 1 and message.get_attribute("data-run") == failed.get_attribute("data-run")
+    assert message.inner_text().strip() == single_line(result.stderr)  # the server's text, shown as text
+    expect(page.locator("#last-run")).to_have_class("last-run failed")
+    expect(page.locator("#last-run")).to_contain_text("Last run FAILED")
+    page.locator("#last-run").click()
+    expect(page.locator("#runs")).to_be_in_viewport()
+    shot(page, "runs-failed")
+    assert page.problems == []

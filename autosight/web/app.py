@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import db
 from analysis import PeriodFilter
+from autosight.runs import newest_run
 from autosight.web import ledger, problems, routes, uploads
 from autosight.web.auth import require_token_for_reads
 from autosight.web.config import WebConfig
@@ -125,7 +126,7 @@ def _warm(source: DataSource) -> None:
 
 def _add_health(app: FastAPI, reads: list[Any]) -> None:
     @app.get("/healthz", tags=["health"], dependencies=reads, summary="Liveness, database reachability, the last "
-             "scheduled inbox run", responses=problems.problem_responses(401))
+             "scheduled inbox run and the last batch run (cron's)", responses=problems.problem_responses(401))
     def healthz(request: Request) -> JSONResponse:
         source: DataSource = request.app.state.source
         scheduler: InboxScheduler | None = request.app.state.scheduler
@@ -135,8 +136,20 @@ def _add_health(app: FastAPI, reads: list[Any]) -> None:
             log.warning("health check: database unreachable", exc_info=True)
             version = None
         body = ledger.healthz_body(version is not None, version, scheduler.last if scheduler else None,
-                                   scheduler.describe() if scheduler else None)
+                                   scheduler.describe() if scheduler else None,
+                                   _last_batch_run(source) if version is not None else None)
         return JSONResponse(body, status_code=200 if version is not None else 503)
+
+
+def _last_batch_run(source: DataSource) -> dict[str, Any] | None:
+    """The newest batch run, read at every call: cron's main.py records it in another process, and a monitor
+    alerts on it (failed, or too old). None when none is stored, or when it cannot be read (logged)."""
+    try:
+        with source.reading() as connection:
+            return newest_run(connection, "batch")
+    except Exception:
+        log.warning("health check: could not read the last batch run", exc_info=True)
+        return None
 
 
 def _add_dashboard(app: FastAPI) -> None:

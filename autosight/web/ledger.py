@@ -148,7 +148,9 @@ def _read_output(path: FilePath) -> bytes:
 
 
 def healthz_body(database_ok: bool, version: tuple[int, int] | None, last_run: dict[str, Any] | None,
-                 schedule: dict[str, Any] | None) -> dict[str, Any]:
+                 schedule: dict[str, Any] | None, last_batch_run: dict[str, Any] | None) -> dict[str, Any]:
+    """/healthz: ``last_run`` is the schedule's last inbox run, ``last_batch_run`` the newest `python main.py` run
+    (cron's), in the same shape."""
     return {"status": "ok" if database_ok else "degraded", "database": "ok" if database_ok else "unreachable",
             "data_version": None if version is None else {"newest_file_id": version[0], "ledger_entries": version[1]},
-            "schedule": schedule, "last_run": last_run}
+            "schedule": schedule, "last_run": last_run, "last_batch_run": last_batch_run}

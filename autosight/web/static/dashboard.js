@@ -4,6 +4,9 @@
 const API = "/api/v1";
 const TOP_PRODUCTS = 15;
 const REJECTS_PAGE = 20;
+const RECENT_RUNS = 10;
+const RUN_KINDS = { batch: ["cron / manual", "python main.py: cron's run, or one by hand"],
+  inbox: ["scheduled", "the server's scheduled inbox run"], upload: ["upload", "a file uploaded to the server"] };
 const state = { period: { days: "90" }, currency: null, closedDates: new Set(), products: [], showAll: false, selected: null,
   rejects: { fileId: null, offset: 0, total: 0 }, forecast: null };
 
@@ -95,7 +98,7 @@ async function load() {
     renderProducts();
     const keep = state.selected && state.products.some((p) => p.product === state.selected);
     if (keep) await selectProduct(state.selected); else clearProduct();
-    await loadFiles();
+    await Promise.all([loadFiles(), loadRuns()]);
   } catch (error) {
     if (error instanceof Unauthorized) { askToken(); return; }
     showNotice(`Could not load the figures: ${error.message}`, true);
@@ -253,6 +256,51 @@ async function showRejects(file, offset) {
   $("rejects-page").textContent = `${offset + 1}–${Math.min(offset + REJECTS_PAGE, page.total)} of ${page.total}`;
   $("rejects-prev").disabled = offset === 0;
   $("rejects-next").disabled = offset + REJECTS_PAGE >= page.total;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+function localTime(iso) {
+  const time = new Date(iso);
+  const two = (n) => String(n).padStart(2, "0");
+  return `${time.getFullYear()}-${two(time.getMonth() + 1)}-${two(time.getDate())} ${two(time.getHours())}:${two(time.getMinutes())}`;
+}
+
+function count(value) {
+  return value === null || value === undefined ? "–" : value.toLocaleString("en-US");
+}
+
+function runRows(run) {
+  const [kind, kindTitle] = RUN_KINDS[run.kind] || [run.kind, ""];
+  const rows = [el("tr", { class: `run ${run.outcome}`, "data-run": String(run.run_id), "data-kind": run.kind },
+    el("td", { class: "when", title: `${run.started_at} – ${run.finished_at} (UTC)` }, localTime(run.started_at)),
+    el("td", { title: kindTitle }, kind),
+    el("td", {}, el("span", { class: `status ${run.outcome}`, title: run.exit_code === null ? "" : `exit code ${run.exit_code}` }, run.outcome)),
+    el("td", { class: "num", "data-label": run.files === 1 ? "file" : "files" }, count(run.files)),
+    el("td", { class: "num", "data-label": "loaded" }, count(run.rows_loaded)),
+    el("td", { class: "num", "data-label": "rejected" }, count(run.rows_rejected)))];
+  if (run.message) rows.push(el("tr", { class: `run-message ${run.outcome}`, "data-run": String(run.run_id) }, el("td", { colspan: "6" }, run.message)));
+  return rows;
+}
+
+/* The newest ingestion run (cron's or the schedule's; an upload is not "last night's run") at the top of the page. */
+function renderLastRun(run) {
+  const line = $("last-run");
+  line.hidden = !run;
+  if (!run) return;
+  line.className = `last-run ${run.outcome}`;
+  const figures = run.files === null ? "" : ` · ${count(run.files)} file${run.files === 1 ? "" : "s"}, ${count(run.rows_loaded)} rows loaded, ${count(run.rows_rejected)} rejected`;
+  line.replaceChildren(el("span", {}, el("strong", {}, `Last run ${run.outcome === "ok" ? "ok" : run.outcome.toUpperCase()}`),
+    ` · ${localTime(run.started_at)} (${RUN_KINDS[run.kind][0]})${figures}`), el("span", { class: "more" }, "recent runs ›"));
+}
+
+async function loadRuns() {
+  const runs = await getJson("/runs", new URLSearchParams({ limit: String(RECENT_RUNS) }));
+  $("runs-table").tBodies[0].replaceChildren(...runs.items.flatMap(runRows));
+  $("runs-table").hidden = runs.items.length === 0;
+  $("runs-empty").hidden = runs.items.length > 0;
+  $("runs-note").textContent = runs.total > runs.items.length ? `the last ${runs.items.length} of ${runs.total} · local time` : "local time";
+  renderLastRun(runs.items.find((run) => run.kind !== "upload"));
 }
 
 /* ---------------------------------------------------------------- wiring */
