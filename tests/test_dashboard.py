@@ -4,10 +4,11 @@ figures, and the period picker and the product drill-down change what is shown."
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,4 +224,23 @@ def test_recent_runs_show_the_batch_run_and_mark_a_failed_one(page, server, shop
     page.locator("#last-run").click()
     expect(page.locator("#runs")).to_be_in_viewport()
     shot(page, "runs-failed")
+    assert page.problems == []
+
+
+def test_the_banner_says_so_when_no_run_came_for_a_day_and_a_half(page, server, shop):
+    """A nightly tool: when cron stopped running, the page says so instead of showing an old run as news."""
+    from playwright.sync_api import expect
+
+    banner = page.locator("#last-run")
+    page.clock.set_fixed_time(shop.finished + timedelta(hours=35))  # the browser's clock; the server's is real
+    open_dashboard(page, server)
+    expect(banner).to_contain_text("Last run")
+    expect(banner).not_to_contain_text("No ingestion run")
+    expect(banner).not_to_have_class(re.compile(r"\bstale\b"))
+
+    page.clock.set_fixed_time(shop.finished + timedelta(days=3, hours=1))
+    open_dashboard(page, server)
+    expect(banner).to_contain_text("No ingestion run for 3 days · Last run")
+    expect(banner).to_have_class(re.compile(r"\bstale\b"))
+    shot(page, "runs-stale")
     assert page.problems == []

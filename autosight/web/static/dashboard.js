@@ -5,6 +5,8 @@ const API = "/api/v1";
 const TOP_PRODUCTS = 15;
 const REJECTS_PAGE = 20;
 const RECENT_RUNS = 10;
+/* A nightly tool: a day and a half without an ingestion run (cron's or the schedule's) means last night's did not happen. */
+const STALE_AFTER_HOURS = 36;
 const RUN_KINDS = { batch: ["cron / manual", "python main.py: cron's run, or one by hand"],
   inbox: ["scheduled", "the server's scheduled inbox run"], upload: ["upload", "a file uploaded to the server"] };
 const state = { period: { days: "90" }, currency: null, closedDates: new Set(), products: [], showAll: false, selected: null,
@@ -240,7 +242,7 @@ async function loadFiles() {
   el("td", { class: "num" }, f.rows_read.toLocaleString("en-US")),
   el("td", { class: "num" }, f.rows_loaded.toLocaleString("en-US")),
   el("td", { class: "num" }, f.rows_rejected ? `${f.rows_rejected.toLocaleString("en-US")} ›` : "0"),
-  el("td", {}, f.finished_at.replace("T", " ").slice(0, 16))));
+  el("td", { title: `${f.finished_at} (UTC)` }, localTime(f.finished_at))));
   $("files-table").tBodies[0].replaceChildren(...rows);
   $("quality-note").textContent = `${files.total} file loads · click a file with rejects to see its rows`;
 }
@@ -288,9 +290,12 @@ function renderLastRun(run) {
   const line = $("last-run");
   line.hidden = !run;
   if (!run) return;
-  line.className = `last-run ${run.outcome}`;
+  const hours = (Date.now() - new Date(run.finished_at).getTime()) / 3.6e6;
+  const stale = hours > STALE_AFTER_HOURS;
+  line.className = `last-run ${run.outcome}${stale ? " stale" : ""}`;
+  const silence = stale ? `No ingestion run for ${hours < 48 ? `${Math.floor(hours)} hours` : `${Math.floor(hours / 24)} days`} · ` : "";
   const figures = run.files === null ? "" : ` · ${count(run.files)} file${run.files === 1 ? "" : "s"}, ${count(run.rows_loaded)} rows loaded, ${count(run.rows_rejected)} rejected`;
-  line.replaceChildren(el("span", {}, el("strong", {}, `Last run ${run.outcome === "ok" ? "ok" : run.outcome.toUpperCase()}`),
+  line.replaceChildren(el("span", {}, el("strong", {}, `${silence}Last run ${run.outcome === "ok" ? "ok" : run.outcome.toUpperCase()}`),
     ` · ${localTime(run.started_at)} (${RUN_KINDS[run.kind][0]})${figures}`), el("span", { class: "more" }, "recent runs ›"));
 }
 
