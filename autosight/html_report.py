@@ -31,7 +31,8 @@ h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bott
 .kpis{width:100%;border-collapse:separate;border-spacing:8px 0;margin:0 -8px}
 .kpis td{background:#f9fafb;border:1px solid #e5e7eb;border-radius:6px;padding:10px 12px;vertical-align:top;width:20%}
 .kpis .label{color:#6b7280;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.kpis .value{font-size:20px;font-weight:600;white-space:nowrap}
+.kpis .value{font-size:20px;font-weight:600}
+.kpis .value.name{font-size:16px;overflow-wrap:anywhere}
 .kpis .note{color:#6b7280;font-size:12px}
 table.data{width:100%;border-collapse:collapse;font-size:13px}
 table.data th{text-align:left;color:#6b7280;font-weight:600;border-bottom:1px solid #e5e7eb;padding:4px 6px}
@@ -40,6 +41,9 @@ table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabula
 .notes{background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 12px}
 .good{color:#15803d} .bad{color:#b91c1c} .muted{color:#6b7280}
 svg{max-width:100%;height:auto}
+@media (max-width:600px){.kpis,.kpis tbody,.kpis tr{display:block;margin:0}
+  .kpis td{display:block;width:auto;margin-bottom:8px}
+  table.data{font-size:12px} table.data td{overflow-wrap:anywhere}}
 @media print{body{background:#fff}.page{padding:0}}
 """
 
@@ -97,8 +101,8 @@ def _notes(notes: list[str]) -> str:
     return '<div class="notes">' + "".join(f"<p>{escape(note)}</p>" for note in notes) + "</div>"
 
 
-def _kpi(label: str, value: str, note: str = "") -> str:
-    return (f'<td><div class="label">{escape(label)}</div><div class="value">{escape(value)}</div>'
+def _kpi(label: str, value: str, note: str = "", value_class: str = "value") -> str:
+    return (f'<td><div class="label">{escape(label)}</div><div class="{value_class}">{escape(value)}</div>'
             f'<div class="note">{note}</div></td>')
 
 
@@ -117,7 +121,8 @@ def _kpis(summary: dict[str, Any], prediction: dict[str, Any], currency: str | N
         _kpi("Latest day", change.get("date", NONE), change_note),
         _kpi(f"Forecast {prediction.get('date') or ''}", money(prediction["value"], currency),
              f"by {escape(prediction['method'])}"),
-        _kpi("Top product", top.get("product", NONE), escape(money(top.get("revenue"), currency))),
+        _kpi("Top product", top.get("product", NONE), escape(money(top.get("revenue"), currency)),
+             "value name"),  # a product name may be long, even without a space: it wraps within its card
     ]
     return f'<table class="kpis" role="presentation"><tr>{"".join(cells)}</tr></table>'
 

@@ -84,3 +84,36 @@ def test_files_unchanged_since_loaded_are_one_line_and_the_others_a_row_each():
     assert "sales_2025-01-01.csv" not in html
     assert ('<tr><td>sales_2025-01-04.csv</td><td>loaded</td><td class="num">1,200</td>'
             '<td class="num">1,199</td><td class="num">1</td></tr>') in html
+
+
+# How far the key-figure cards reach past the page's text column (its content box), in CSS pixels.
+OVERFLOW_OF_THE_CARDS = """(() => {
+  const sheet = document.querySelector('.page');
+  const column = sheet.getBoundingClientRect().right - parseFloat(getComputedStyle(sheet).paddingRight);
+  return Math.max(...[...document.querySelectorAll('.kpis td')].map((cell) => cell.getBoundingClientRect().right))
+    - column;
+})()"""
+
+
+def test_the_key_figures_stay_within_the_page_whatever_their_length(database_url, tmp_path):
+    """Eight-figure totals and long product names (one without a space) wrap inside their cards, and a batch's
+    report fits a phone: the page a manager opens from a mail never scrolls sideways."""
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    summary = report["executive_summary"]
+    summary["total_revenue"] = summary["average_daily_revenue"] = 10_032_628.85
+    page_path = tmp_path / "report.html"
+    names = ("Espresso Beans 1kg", "X" * 200, "Deluxe Stainless Steel Pour-Over Kettle with Thermometer, 1.2 l, Black")
+    with chromium() as browser:
+        for width in (1100, 390):  # a desktop mail client, a phone
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            for name in names:
+                summary["top_product"]["product"] = name
+                page_path.write_text(render_report_html(report), encoding="utf-8")
+                page.goto(page_path.as_uri())
+                assert page.evaluate(OVERFLOW_OF_THE_CARDS) <= 0.5, (width, name)
+                assert name in page.locator(".kpis").inner_text().replace("\n", "")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.goto((batch(database_url, tmp_path) / "report.html").as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+            context.close()
