@@ -415,21 +415,3 @@ def test_a_renamed_key_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ReportValidationError, match="total_revenue"):
         write_report(tmp_path / "report.json", report)
-
-
-@pytest.mark.parametrize("value", [
-    {}, [], 0, -0.0, 1e16, 0.1 + 0.2, "é \u2028 \"quoted\" {braces}", None, True, [[[]]], [{}, []],
-    {"empty": {}, "none": [], "nested": [1, {"deep": [[], {"x": None}]}], 1: "int key", None: "null key", 2.5: 1},
-    {"days": [{"date": "2025-01-01", "revenue": 10.5, "trend": "Closed"}, {"date": "2025-01-02", "revenue": 0.0}]},
-    [{"a": "},\n  {", "b": {}}, {"c": [], "d": "{"}], [{"a": 1}, {}], [{"a": {"n": 1}}, {"a": 2}], [[{"a": 1}]],
-    {"tuple": (1, 2)}, [(1, {"a": 1})], ({"a": (1,)}, {"b": ()}), [{"a": "x\u2028y\n"}, {"b": None, "c": True}],
-])
-def test_indented_json_is_json_dumps_with_indent_2_character_for_character(value: Any) -> None:
-    assert reporting.indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def test_indented_json_refuses_nan_and_keys_json_cannot_write_as_json_dumps_does() -> None:
-    with pytest.raises(ValueError):
-        reporting.indented_json({"flat": 1, "day": {"revenue": float("nan")}})
-    with pytest.raises(TypeError):
-        reporting.indented_json({(1, 2): {"nested": [1]}})
