@@ -6,6 +6,8 @@ exit code below. Anything else is a bug and exits with ``SOFTWARE``.
 
 from __future__ import annotations
 
+from typing import Final
+
 OK = 0
 USAGE = 2  # bad command line (argparse uses 2 as well)
 INPUT_REFUSED = 65  # EX_DATAERR: a file was refused (format, rejects above threshold, ...)
@@ -50,10 +52,18 @@ class LockHeld(AutoSightError):
     exit_code = TRY_AGAIN
 
 
-class Interrupted(AutoSightError):
-    """SIGTERM or SIGINT: raised so that the run unwinds (rollback, lock released, embedded server stopped)."""
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT: raised so that the run unwinds (rollback, lock released, embedded server stopped).
+
+    A BaseException, as KeyboardInterrupt is, and for the same reason: the signal can arrive inside any
+    ``except Exception`` (logging's emit, a library's fallback), which would swallow it and let a stopped run
+    carry on until cron's kill -9."""
 
     exit_code = TRY_AGAIN
+
+
+FAILURES: Final = (AutoSightError, Interrupted)
+"""What ends a run with a user-facing message and an exit code: ``except errors.FAILURES``."""
 
 
 def first_line(error: BaseException) -> str:

@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return exit_.code if isinstance(exit_.code, int) else errors.USAGE
         try:
             config = cli.config_from_arguments(args, environ)
-        except errors.AutoSightError as error:
+        except errors.FAILURES as error:
             return _fail(error, args.verbose, stderr)
         return _logged_run(config, argv, stderr)
 
@@ -92,7 +92,7 @@ def _logged_run(config: RunConfig, argv: Sequence[str] | None, stderr: IO[str]) 
     secrets = config.settings.secrets
     try:
         session = _start_logging(config.settings)
-    except errors.AutoSightError as error:
+    except errors.FAILURES as error:
         return _fail(error, config.verbose, stderr, secrets)
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -107,9 +107,9 @@ def _logged_run(config: RunConfig, argv: Sequence[str] | None, stderr: IO[str]) 
 def _outcome(config: RunConfig, run_id: str, stderr: IO[str]) -> int:
     try:
         return run(config, run_id)
-    except Exception as error:
+    except (Exception, errors.Interrupted) as error:
         failure = _as_failure(error)
-        if isinstance(failure, errors.AutoSightError):
+        if isinstance(failure, errors.FAILURES):
             log.error("run failed: %s", failure, exc_info=True)
         elif isinstance(failure, psycopg2.Error):
             log.critical("unexpected database error", exc_info=True)
@@ -118,7 +118,7 @@ def _outcome(config: RunConfig, run_id: str, stderr: IO[str]) -> int:
         return _fail(failure, config.verbose, stderr, config.settings.secrets)
 
 
-def _as_failure(error: Exception) -> Exception:
+def _as_failure(error: BaseException) -> BaseException:
     """What the user is told: a database that failed mid-run as such (db.failure_of_database), else ``error``."""
     if isinstance(error, psycopg2.Error):
         return db.failure_of_database(error) or error
@@ -142,7 +142,7 @@ def _fail(error: BaseException, verbose: bool, stderr: IO[str], secrets: Iterabl
 
 def _failure_line(error: BaseException, secrets: Iterable[str]) -> tuple[int, str]:
     """The exit code of a failure and its one line on stderr, which is also the message of its record in runs."""
-    if isinstance(error, errors.AutoSightError):
+    if isinstance(error, errors.FAILURES):
         return error.exit_code, f"autosight: error: {_one_line(mask_secrets(str(error), secrets))}"
     text = _one_line(mask_secrets(f"{type(error).__name__}: {error}", secrets))
     return errors.SOFTWARE, f"autosight: unexpected error: {text} (details in the log; --verbose shows the traceback)"
@@ -219,13 +219,13 @@ def _recorded_lock(target: db.Target, config: RunConfig, started: datetime) -> I
             raise
         try:
             yield lock
-        except Exception as error:
+        except (Exception, errors.Interrupted) as error:
             runs.record_batch_run(lock, _run_record(started, error, secrets))
             raise
         runs.record_batch_run(lock, _run_record(started, None, secrets))
 
 
-def _run_record(started: datetime, error: Exception | None, secrets: Iterable[str]) -> runs.RunRecord:
+def _run_record(started: datetime, error: BaseException | None, secrets: Iterable[str]) -> runs.RunRecord:
     """A batch run's record, finished now: ok, or the outcome, exit code and stderr line of ``error``."""
     finished = datetime.now(UTC)
     if error is None:

@@ -3,6 +3,7 @@ connection and embedded start-up failures."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -78,8 +79,6 @@ def test_flags_override_settings_and_the_source_is_kept() -> None:
 
 
 def test_main_in_process_writes_help_to_the_given_stream_and_restores_the_process(tmp_path: Path) -> None:
-    import io
-
     stdout, stderr = io.StringIO(), io.StringIO()
     handlers = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
     umask = os.umask(0o022)
@@ -93,6 +92,27 @@ def test_main_in_process_writes_help_to_the_given_stream_and_restores_the_proces
     assert "exit status:" in stdout.getvalue()
     assert after == 0o022
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers
+
+
+class _SignalledWhileWriting(io.StringIO):
+    """A log stream that gets SIGTERM in the middle of a write, as a run waiting for the lock did under CI."""
+
+    def write(self, text: str) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+
+def test_sigterm_inside_a_log_write_still_stops_the_run() -> None:
+    # logging's emit catches Exception (and prints "--- Logging error ---"): the signal must not be swallowed there.
+    logger = logging.getLogger("autosight.test-signal")
+    handler = logging.StreamHandler(_SignalledWhileWriting())
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(errors.Interrupted, match="stopped by SIGTERM"), main._process_setup():
+            logger.warning("another run holds the lock: waiting for it")
+            pytest.fail("the run carried on after SIGTERM")
+    finally:
+        logger.removeHandler(handler)
 
 
 def test_a_failed_run_in_process_leaves_no_log_handler_behind(run_main, tmp_path: Path) -> None:
