@@ -248,19 +248,17 @@ def period_comparisons(history: Sequence[DailyRevenue], period: Period) -> list[
 
 def _compare(name: str, current: tuple[date, date], previous: tuple[date, date],
              by_day: dict[date, DailyRevenue]) -> PeriodComparison:
-    now, before = _span(*current, by_day), _span(*previous, by_day)
-    return PeriodComparison(name, now or Span(*current, Decimal("0.00"), 0), before,
-                            percent_change(now.revenue, before.revenue) if now and before else None)
+    """The current stretch's figures are those of its days in the history (a month to date that began before the
+    first sale holds the sales since then, not 0); the earlier stretch counts only when the history covers it."""
+    now = _span(*current, by_day)
+    before = _span(*previous, by_day) if previous[0] in by_day else None
+    return PeriodComparison(name, now, before, percent_change(now.revenue, before.revenue) if before else None)
 
 
-def _span(start: date, end: date, by_day: dict[date, DailyRevenue]) -> Span | None:
-    """The stretch's revenue and trading days; None when the history does not cover every day of it."""
-    days = [by_day.get(start + timedelta(days=offset)) for offset in range((end - start).days + 1)]
-    if any(day is None for day in days):
-        return None
-    covered = [day for day in days if day is not None]
-    return Span(start, end, sum((day.revenue for day in covered), Decimal("0.00")),
-                sum(day.trading for day in covered))
+def _span(start: date, end: date, by_day: dict[date, DailyRevenue]) -> Span:
+    """The stretch's revenue and trading days, over those of its days the history holds."""
+    days = [day for offset in range((end - start).days + 1) if (day := by_day.get(start + timedelta(days=offset)))]
+    return Span(start, end, sum((day.revenue for day in days), Decimal("0.00")), sum(day.trading for day in days))
 
 
 def _same_day_clamped(month_start: date, day: int) -> date:

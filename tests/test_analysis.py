@@ -460,5 +460,21 @@ def test_a_one_week_history(connection, tmp_path):
     assert str(summary.latest_change.change_pct) == change("55.50", "58.50")
     [last_7, month, year] = result.periods
     assert last_7.current.revenue == sum(Decimal(v) for v in ONE_WEEK.values()) and last_7.previous is None
-    # June 1-9 is not covered (the history starts on June 3): no month-to-date figure either
-    assert month.previous is None and year.previous is None
+    # June 1-9 is not covered (the history starts on June 3): no month-to-date comparison either, but the month to
+    # date holds the week's sales (not 0)
+    assert (month.current.start, month.current.revenue, month.current.trading_days) == (
+        date(2024, 6, 1), sum(Decimal(v) for v in ONE_WEEK.values()), 7)
+    assert month.previous is None and month.change_pct is None and year.previous is None
+
+
+def test_stretches_that_begin_before_the_first_sale_hold_the_sales_since_then(connection, tmp_path):
+    two_days = {date(2025, 1, 6): "12.25", date(2025, 1, 7): "30.10"}
+    load_days(connection, tmp_path / "two.csv", two_days)
+
+    [last_7, month, year] = run_with(connection).periods
+
+    total = Decimal("12.25") + Decimal("30.10")
+    assert (last_7.current.start, last_7.current.revenue, last_7.current.trading_days) == (date(2025, 1, 1), total, 2)
+    assert (month.current.start, month.current.revenue, month.current.trading_days) == (date(2025, 1, 1), total, 2)
+    assert (year.current.revenue, year.current.trading_days) == (total, 2)
+    assert [(c.previous, c.change_pct) for c in (last_7, month, year)] == [(None, None)] * 3
