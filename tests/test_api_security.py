@@ -205,3 +205,20 @@ def test_the_real_server_with_a_token_serves_and_never_logs_the_token(database_u
     text = log.read_text() + stderr
     assert TOKEN not in text and TOKEN[::-1] not in text
     assert "API server starting" in log.read_text()
+
+
+def test_a_refused_upload_leaves_the_upload_folder_as_it_was(environ, tmp_path):
+    """The refused replacement leaves the name's earlier rows loaded, so its earlier file stays beside them; a
+    refused new name leaves no file at all."""
+    good = CSV_HEADER + b"2024-01-01,Mug,2,7.25\n"
+    bad = CSV_HEADER + b"2024-02-30,Mug,1,7.25\n" * 5
+    with api_client(environ) as client:
+        loaded = upload(client, "shop.csv", good)
+        refused = upload(client, "shop.csv", bad)
+        refused_new = upload(client, "other.csv", bad)
+        products = client.get("/api/v1/products").json()["items"]
+    assert (loaded.status_code, refused.status_code, refused_new.status_code) == (201, 422, 422)
+    assert [(item["product"], item["quantity"], item["revenue"]) for item in products] == [("Mug", 2, 14.5)]
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir() if p.is_file()) == ["shop.csv"]
+    assert (tmp_path / "uploads" / "shop.csv").read_bytes() == good
+    assert list((tmp_path / "uploads" / ".incoming").iterdir()) == []

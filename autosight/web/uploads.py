@@ -3,7 +3,8 @@
 The body is streamed to a private staging file (memory stays flat whatever the size) and cut off with
 413 as soon as it passes UPLOAD_MAX_MB. Under the run lock the file is moved to
 ``UPLOAD_DIR/<name>`` and loaded by main.py's own step (``main.ingest``): the same content twice is a no-op, and
-a new upload under the same name replaces what that name loaded before, exactly as a file in the inbox.
+a new upload under the same name replaces what that name loaded before, exactly as a file in the inbox. A refused
+upload (or one that fails) puts back what the name held before, so that UPLOAD_DIR keeps holding what is loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -155,13 +158,13 @@ def _ingest_locked(target: db.Target, settings: Settings, staged: Path, final: P
     """Take the run lock (or answer 409 at once), put the file in place, load it, record the run."""
     started = datetime.now(UTC)
     try:
-        with db.run_lock(target) as lock:
-            os.replace(staged, final)
+        with db.run_lock(target) as lock, _placed(staged, final) as placed:
             connection = db.connect(target)
             try:
                 [outcome] = main.ingest(connection, lock, [final], main.load_options(settings))
             finally:
                 connection.close()
+            placed.keep = outcome.status != "refused"
     except LockHeld:
         _record(target, started, "busy", None, "a batch run held the lock")
         raise ApiProblem(409, "run-in-progress", "a batch run holds the lock on the database: try again later",
@@ -172,6 +175,35 @@ def _ingest_locked(target: db.Target, settings: Settings, staged: Path, final: P
                          headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
     _record(target, started, "refused" if outcome.status == "refused" else "ok", outcome, outcome.message)
     return outcome
+
+
+@dataclass
+class _Placement:
+    keep: bool = False
+
+
+@contextlib.contextmanager
+def _placed(staged: Path, final: Path) -> Iterator[_Placement]:
+    """Move the staged upload to ``final`` for the ingestion; unless told to keep it, put back what ``final`` was.
+
+    A refused replacement leaves the name's earlier rows loaded (the ledger keeps them active), so the earlier
+    file must stay on disk beside them; a failed or refused new name leaves no file behind.
+    """
+    previous = staged.with_suffix(".previous")
+    had_previous = final.exists()
+    if had_previous:
+        os.replace(final, previous)
+    os.replace(staged, final)
+    placement = _Placement()
+    try:
+        yield placement
+    finally:
+        if placement.keep:
+            previous.unlink(missing_ok=True)
+        elif had_previous:
+            os.replace(previous, final)
+        else:
+            final.unlink(missing_ok=True)
 
 
 def _record(target: db.Target, started: datetime, outcome: str, file: FileOutcome | None, message: str) -> None:
