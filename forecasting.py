@@ -66,7 +66,9 @@ HW_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 HW_BETAS = (0.0, 0.05, 0.1)
 HW_GAMMAS = (0.05, 0.1, 0.2, 0.3)
 HW_DEFAULT = (0.2, 0.0, 0.1)  # too short a history to fit: a middle-of-the-grid choice
-HEADLINE_SEARCH_DAYS = 28  # how far ahead the next trading day is looked for when many days are closed
+# How far ahead the next trading day is looked for when many days are closed (a listed closure of months): ten
+# years, as far as a CLOSED_DATES range reaches. Beyond, or with every weekday closed, there is none: no headline.
+HEADLINE_SEARCH_DAYS = 3661
 
 
 def _to_cents(value: Decimal) -> Decimal:
@@ -314,7 +316,8 @@ class _Backtest:
 
     def targets(self, cut: int) -> list[date]:
         n = len(self.series.dates)
-        return self.future if cut == n else self.series.dates[cut:min(n, cut + len(self.future))]
+        # at least one step: the one-step errors choose the model even when no trading day is ahead
+        return self.future if cut == n else self.series.dates[cut:min(n, cut + max(1, len(self.future)))]
 
     def one_step_error(self, model: int, cut: int) -> float:
         return self.series.values[cut] - self.forecasts[model][cut][0]
@@ -478,10 +481,14 @@ class _Week:
 
 
 def _week_ahead(last: date, is_closed_ahead: Callable[[date], bool]) -> _Week:
-    ahead = [last + timedelta(days=offset) for offset in range(1, HEADLINE_SEARCH_DAYS + 1)]
-    trading = [day for day in ahead if not is_closed_ahead(day)]
-    week = ahead[:HORIZON_DAYS]
-    return _Week(week, [day for day in trading if day <= week[-1]] or trading[:1], trading[0] if trading else None)
+    """The week after ``last``; when it has no trading day, the first one after it is forecast (as the headline)."""
+    week = [last + timedelta(days=offset) for offset in range(1, HORIZON_DAYS + 1)]
+    trading = [day for day in week if not is_closed_ahead(day)]
+    if trading:
+        return _Week(week, trading, trading[0])
+    later = (week[-1] + timedelta(days=offset) for offset in range(1, HEADLINE_SEARCH_DAYS - HORIZON_DAYS + 1))
+    headline = next((day for day in later if not is_closed_ahead(day)), None)
+    return _Week(week, [headline] if headline else [], headline)
 
 
 def _day_forecasts(backtest: _Backtest, model: int, week: _Week) -> list[ForecastDay]:
@@ -538,7 +545,8 @@ def forecast_next_day(
     chosen = backtest.choice.get(n, 0)
     models = [_model_forecast(backtest, index, own[index]) for index in range(len(own))]
     headline = models[chosen]
-    interval = _interval(float(headline.value), backtest.headline_errors(1, n))  # the nested errors, as the week's
+    # the nested errors, as the week's; no trading day ahead (every weekday closed): no interval either
+    interval = _interval(float(headline.value), backtest.headline_errors(1, n)) if week.headline else None
     lower, upper = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
     return Forecast(
         day=week.headline, value=headline.value, method=headline.name,
@@ -568,7 +576,8 @@ def _model_forecast(backtest: _Backtest, model: int, score: BacktestScore) -> Mo
     value = backtest.forecasts[model][n][0] if backtest.forecasts[model][n] else 0.0
     # The seed's figure is reported exactly (Decimal), not through the float the backtest compares.
     cents = moving_average_forecast(backtest.series.exact, backtest.window) if model == 0 else _float_to_cents(value)
-    interval = _interval(value, [backtest.one_step_error(model, cut) for cut in backtest.scored])
+    ahead = backtest.forecasts[model][n]  # empty when no trading day is ahead: no interval around nothing
+    interval = _interval(value, [backtest.one_step_error(model, cut) for cut in backtest.scored]) if ahead else None
     low, high = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
     if low is not None and high is not None:
         low, high = min(low, cents), max(high, cents)

@@ -173,6 +173,32 @@ def test_the_headline_is_for_the_next_trading_day_and_closed_days_are_zero() -> 
     assert [day.day for day in forecast.week] == [date(2024, 1, 21) + timedelta(n) for n in range(7)]
 
 
+def test_a_closure_listed_beyond_the_week_moves_the_headline_to_the_reopening() -> None:
+    # History to Saturday 2024-01-20; closed (listed) from Sunday 01-21 for 40 days, to Thursday 02-29: the week
+    # ahead is closed, and the next trading day is Friday 2024-03-01, 41 days on.
+    reopening = date(2024, 3, 1)
+    forecast = forecast_next_day(calendar(20), THREE_WEEKS[:20], 5, closed_days=SUNDAYS,
+                                 is_closed_ahead=lambda day: day < reopening)
+    assert forecast.day == reopening
+    assert [(day.value, day.lower, day.upper, day.closed) for day in forecast.week] == [
+        (Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), True)] * 7
+    assert forecast.value > 0
+    assert forecast.lower is not None and forecast.upper is not None
+    assert forecast.lower <= forecast.value <= forecast.upper
+
+
+def test_no_trading_day_ahead_gives_no_headline_day_and_a_closed_week() -> None:
+    # Every day ahead closed (every weekday listed closed): nothing to forecast, and the report is still written.
+    forecast = forecast_next_day(calendar(21), THREE_WEEKS, 5, closed_days=SUNDAYS, is_closed_ahead=lambda _day: True,
+                                 products={"Tea": THREE_WEEKS})
+    assert (forecast.day, forecast.value, forecast.lower, forecast.upper) == (None, Decimal("0.00"), None, None)
+    assert [(day.day, day.value, day.closed) for day in forecast.week] == [
+        (date(2024, 1, 22) + timedelta(n), Decimal("0.00"), True) for n in range(7)]
+    assert all((day.value, day.closed) == (Decimal("0.00"), True) for day in forecast.products[0].days)
+    # the seed's figure is always computed: window 5 over the last trading days 220..620 (+100 a day) -> 720
+    assert forecast.moving_average == Decimal("720.00")
+
+
 WEEKLY_PATTERN = {0: "100", 1: "250.50", 2: "80", 3: "40", 4: "300", 5: "410", 6: "0"}
 
 
