@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -222,3 +223,21 @@ def test_a_refused_upload_leaves_the_upload_folder_as_it_was(environ, tmp_path):
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir() if p.is_file()) == ["shop.csv"]
     assert (tmp_path / "uploads" / "shop.csv").read_bytes() == good
     assert list((tmp_path / "uploads" / ".incoming").iterdir()) == []
+
+
+ODD_NAMES = {"line1\nline2": 1, "tab\tand\rreturn": 2, "a/b": 3, "../../etc/passwd": 4, "?x=1#y": 5, "100% + a b": 6,
+             "a;b=c&d": 7, "<script>alert(1)</script>": 8, "\u202eevil\u202c gpj.exe": 9, "名前": 10}
+
+
+def test_every_product_in_the_ranking_can_be_looked_up_whatever_its_name(environ):
+    """Names with line breaks, slashes, dots, URL syntax, markup or bidi controls: GET /products/{name} with the
+    name percent-encoded answers that product (a newline once fell outside the route's pattern: 404)."""
+    rows = "".join(f'2024-01-01,"{name}",{quantity},1.00\n' for name, quantity in ODD_NAMES.items())
+    with api_client(environ) as client:
+        assert upload(client, "odd.csv", CSV_HEADER + rows.encode()).status_code == 201
+        ranked = [item["product"] for item in client.get("/api/v1/products").json()["items"]]
+        answers = {name: client.get(f"/api/v1/products/{quote(name, safe='')}") for name in ranked}
+    assert sorted(ranked) == sorted(ODD_NAMES)
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(ODD_NAMES, 200)
+    assert {name: (answer.json()["product"], answer.json()["quantity"]) for name, answer in answers.items()} == {
+        name: (name, quantity) for name, quantity in ODD_NAMES.items()}

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from analysis import PeriodFilter
 from autosight.web import queries
@@ -37,6 +38,22 @@ async def source_of(request: Request) -> DataSource:  # async: no thread hop per
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 DateText = Annotated[str | None, Query(pattern=ISO_DATE, json_schema_extra={"format": "date"})]
+
+
+class AnyText(Convertor[str]):
+    """A path parameter that is any text, line breaks included: Starlette's ``path`` is ``.*``, which stops at a
+    newline, so a product whose name holds one could not be looked up."""
+
+    regex = r"(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anytext", AnyText())
 
 
 def _day(name: str, text: str | None) -> date | None:
@@ -135,7 +152,7 @@ def build_router(schemas: ReportSchemas) -> APIRouter:
 
     product_schema = _product_schema(product_item, period_schema)
 
-    @router.get("/products/{product:path}", summary="One product: its ranking figures and its daily series",
+    @router.get("/products/{product:anytext}", summary="One product: its ranking figures and its daily series",
                 responses={200: schemas.json_content(product_schema, "The product over the period"),
                            **problem_responses(400, 401, 404)})
     async def product(product: Annotated[str, Path(min_length=1, max_length=1000)], period: Period,
