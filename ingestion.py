@@ -323,6 +323,17 @@ def _loaded_file_ids(cursor: psycopg2.extensions.cursor, outcomes: list[FileOutc
     return [file_id for (file_id,) in cursor.fetchall()]
 
 
+# A cell a spreadsheet would run as a formula (CSV injection): = + - @, a tab or a carriage return first.
+FORMULA_START = r"^[-=+@\t\r]"
+
+
+def _spreadsheet_text(column: str) -> sql.Composable:
+    """``column`` as a rejects.csv cell: one that would start a formula gets a leading ``'``, so that a spreadsheet
+    shows the raw text of a hostile row (``=HYPERLINK(...)``, ``@SUM(...)``) instead of running it."""
+    return sql.SQL("CASE WHEN {column} ~ {pattern} THEN '''' || {column} ELSE {column} END AS {column}").format(
+        column=sql.Identifier(column), pattern=sql.Literal(FORMULA_START))
+
+
 def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list[FileOutcome],
                       path: Path) -> RejectsFile:
     """Write rejects.csv beside the outputs: every rejected row of the files currently loaded, plus those of the
@@ -342,8 +353,10 @@ def write_rejects_csv(connection: psycopg2.extensions.connection, outcomes: list
         if count == 0:
             path.unlink(missing_ok=True)
             return RejectsFile(path=None, rows=0)
-        statement = cursor.mogrify(sql.SQL("COPY (SELECT file, line, reason, raw_text FROM ({}) AS rejects"
+        cells = sql.SQL(", ").join([sql.Identifier("line") if name == "line" else _spreadsheet_text(name)
+                                    for name in ("file", "line", "reason", "raw_text")])
+        statement = cursor.mogrify(sql.SQL("COPY (SELECT {} FROM ({}) AS rejects"
                                            " ORDER BY file_id, line) TO STDOUT WITH (FORMAT csv, HEADER true)"
-                                           ).format(rows), (refused,)).decode()
+                                           ).format(cells, rows), (refused,)).decode()
         write_atomically(path, lambda stream: cursor.copy_expert(statement, stream))
     return RejectsFile(path=str(path), rows=count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from api_helpers import PROJECT_DIR, TOKEN, api_client, api_environment, bearer, free_port, start_api
+from api_helpers import PROJECT_DIR, TOKEN, api_client, api_environment, bearer, free_port, run_main, start_api
 
 CSV_HEADER = b"sale_date,product_name,quantity,price\n"
 READ_PATHS = ["/api/v1/summary", "/api/v1/days", "/api/v1/products", "/api/v1/forecast", "/api/v1/files",
@@ -241,3 +242,24 @@ def test_every_product_in_the_ranking_can_be_looked_up_whatever_its_name(environ
     assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(ODD_NAMES, 200)
     assert {name: (answer.json()["product"], answer.json()["quantity"]) for name, answer in answers.items()} == {
         name: (name, quantity) for name, quantity in ODD_NAMES.items()}
+
+
+FORMULA_ROWS = ["=HYPERLINK(A1),Mug,1,7.25", "+1+2,Mug,1,7.25", "-2+3,Mug,1,7.25",
+                "@SUM(A1:A9),Mug,1,7.25", "\tcmd,Mug,1,7.25"]
+
+
+def test_rejects_csv_neutralises_formulas_and_the_api_keeps_the_raw_text(database_url, tmp_path):
+    """A rejected row that a spreadsheet would run as a formula is written to rejects.csv behind a ' (CSV
+    injection); the database, and so the API, keep its raw text exact."""
+    lines = [f"2024-01-0{day},Mug,1,7.25" for day in range(1, 10)] * 6 + FORMULA_ROWS  # 5 of 59 rejected
+    source = tmp_path / "in.csv"
+    source.write_bytes(CSV_HEADER + "\n".join(lines).encode() + b"\n")
+    result = run_main(database_url, tmp_path, "--csv", str(source), "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "out" / "rejects.csv").open(newline="", encoding="utf-8") as stream:
+        written = [row["raw_text"] for row in csv.DictReader(stream)]
+    with api_client({"DATABASE_URL": database_url, "OUTPUT_DIR": str(tmp_path / "out")}) as client:
+        [entry] = client.get("/api/v1/files").json()["items"]
+        served = [row["raw_text"] for row in client.get(f"/api/v1/files/{entry['file_id']}/rejects").json()["items"]]
+    assert written == ["'" + row for row in FORMULA_ROWS]
+    assert served == FORMULA_ROWS
