@@ -7,8 +7,9 @@ daily average and drags seasonal forecasts down. A day without sales is *closed*
 * it is listed in ``CLOSED_DATES`` (reason ``closed_date``),
 * its weekday is in ``CLOSED_WEEKDAYS`` (``closed_weekday``), or, when that setting is not given, the shop did
   not sell on that weekday for ``DETECTED_WEEKDAY_WEEKS`` or more weeks in a row while it sold on most other days
-  of those weeks (``detected_closed_weekday``: detected run by run, so a shop that moves its closing day from
-  Sunday to Monday is followed),
+  of those weeks, or on nearly all those on the weekdays it sold at all (a shop open at weekends only)
+  (``detected_closed_weekday``: detected run by run, so a shop that moves its closing day from Sunday to Monday
+  is followed),
 * it lies in a run of ``CLOSURE_MIN_DAYS`` or more consecutive days without sales (``closure``).
 
 Any other day without sales is a trading day with revenue 0 (``no_sales_on_trading_day`` warning: a missing
@@ -31,7 +32,10 @@ CLOSURE_MIN_DAYS = 3
 # Three same weekdays in a row without sales: two are not enough (Christmas and New Year's Day fall on the same
 # weekday, and a missing export may repeat once), and a new closing day is recognised from its third week.
 DETECTED_WEEKDAY_WEEKS = 3
-OPEN_SHARE = 0.5  # ... and only where the shop sold on at least half of the other days of those weeks
+OPEN_SHARE = 0.5  # ... and only where the shop sold on at least half of the other days of those weeks,
+# or on three quarters of those on the weekdays it sold at all in them: a shop with fixed opening days (weekends
+# only sells on 2 days of 7, and its Mondays are closed too), where a sparse order book scatters its sales
+REGULAR_SHARE = 0.75
 
 CLOSED_DATE = "closed_date"
 CLOSED_WEEKDAY = "closed_weekday"
@@ -128,14 +132,19 @@ def _same_weekday_runs(days: Sequence[date], with_sales: set[date]) -> list[list
 def _closed_weekday_runs(days: Sequence[date], with_sales: set[date]) -> list[list[date]]:
     """Runs of ``DETECTED_WEEKDAY_WEEKS`` or more same weekdays in a row without sales, while the shop sold on most
     other days of those weeks: a sparse order book (sales on a few days a week, any weekday) has long runs of
-    every weekday without sales, and none of them is a closing day."""
+    every weekday without sales, and none of them is a closing day. A shop open on Saturdays and Sundays only
+    sells on 2 days of 7, but on every one of those weekdays: its Mondays are closed too, where a sparse order
+    book sells on a few scattered days of each weekday it sold on at all."""
     detected = []
     for run in _same_weekday_runs(days, with_sales):
         if len(run) < DETECTED_WEEKDAY_WEEKS:
             continue
-        others = [run[0] + timedelta(days=offset) for offset in range(-6, (run[-1] - run[0]).days + 7)
-                  if offset % 7 and days[0] <= run[0] + timedelta(days=offset) <= days[-1]]
-        if sum(day in with_sales for day in others) >= OPEN_SHARE * len(others):
+        others = [day for offset in range(-6, (run[-1] - run[0]).days + 7)
+                  if offset % 7 and days[0] <= (day := run[0] + timedelta(days=offset)) <= days[-1]]
+        sold = sum(day in with_sales for day in others)
+        open_weekdays = {day.weekday() for day in others if day in with_sales}
+        on_open_weekdays = sum(day.weekday() in open_weekdays for day in others)
+        if sold and (sold >= OPEN_SHARE * len(others) or sold >= REGULAR_SHARE * on_open_weekdays):
             detected.append(run)
     return detected
 

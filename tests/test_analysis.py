@@ -14,6 +14,7 @@ import ingestion
 from analysis import PeriodFilter, analyze
 from autosight.run_results import AnalysisResult, Period
 from autosight.trading_calendar import CalendarRules
+from forecasting import forecast_from_analysis
 
 HEADER = "sale_date,product_name,quantity,price\n"
 THRESHOLD = Decimal("20")
@@ -478,3 +479,35 @@ def test_stretches_that_begin_before_the_first_sale_hold_the_sales_since_then(co
     assert (month.current.start, month.current.revenue, month.current.trading_days) == (date(2025, 1, 1), total, 2)
     assert (year.current.revenue, year.current.trading_days) == (total, 2)
     assert [(c.previous, c.change_pct) for c in (last_7, month, year)] == [(None, None)] * 3
+
+
+# A shop open at weekends only: Saturday 2024-03-02 to Sunday 2024-03-31, 5 weekends.
+WEEKENDS = {date(2024, 3, 2) + timedelta(n): f"{80 + n}.00" for n in range(30)
+            if (date(2024, 3, 2) + timedelta(n)).weekday() >= 5}
+
+
+def test_a_shop_open_at_weekends_only_is_closed_monday_to_friday_then_and_ahead(connection, tmp_path):
+    load_days(connection, tmp_path / "weekends.csv", WEEKENDS)
+
+    result = run_with(connection)
+
+    # it sold on 2 days of 7, but on every Saturday and Sunday: Monday to Friday are its closing days
+    weekdays = [date(2024, 3, 4) + timedelta(n) for n in range(26) if (date(2024, 3, 4) + timedelta(n)).weekday() < 5]
+    assert closed(result) == {day.isoformat(): "detected_closed_weekday" for day in weekdays}
+    assert result.calendar.closed_weekdays_now == {0, 1, 2, 3, 4}
+    forecast = forecast_from_analysis(result, 5)
+    assert forecast.day == date(2024, 4, 6)  # the next Saturday, not Monday 04-01
+    assert [(day.day.isoformat(), day.closed) for day in forecast.week] == [
+        (f"2024-04-0{n}", n < 6) for n in range(1, 8)]
+
+
+def test_a_sparse_order_book_has_no_closed_weekday(connection, tmp_path):
+    # A sale every 4th day for 17 weeks: each weekday goes 3 weeks in a row without a sale, again and again, but
+    # the shop sells on a quarter of the days, scattered over every weekday: none of them is a closing day.
+    sparse = {date(2024, 1, 1) + timedelta(n): f"{300 + n}.00" for n in range(0, 120, 4)}
+    load_days(connection, tmp_path / "sparse.csv", sparse)
+
+    result = run_with(connection)
+
+    assert set(closed(result).values()) == {"closure"}
+    assert result.calendar.closed_weekdays_now == frozenset()
