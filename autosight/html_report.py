@@ -36,14 +36,15 @@ h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bott
 .kpis .note{color:#6b7280;font-size:12px}
 table.data{width:100%;border-collapse:collapse;font-size:13px}
 table.data th{text-align:left;color:#6b7280;font-weight:600;border-bottom:1px solid #e5e7eb;padding:4px 6px}
-table.data td{border-bottom:1px solid #f3f4f6;padding:4px 6px}
+table.data td{border-bottom:1px solid #f3f4f6;padding:4px 6px;overflow-wrap:anywhere}
 table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .notes{background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 12px}
+.notes,p.bad{overflow-wrap:anywhere}
 .good{color:#15803d} .bad{color:#b91c1c} .muted{color:#6b7280}
 svg{max-width:100%;height:auto}
 @media (max-width:600px){.kpis,.kpis tbody,.kpis tr{display:block;margin:0}
   .kpis td{display:block;width:auto;margin-bottom:8px}
-  table.data{font-size:12px} table.data td{overflow-wrap:anywhere}}
+  table.data{font-size:12px}}
 @media print{body{background:#fff}.page{padding:0}}
 """
 

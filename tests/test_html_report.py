@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from html import escape
 from pathlib import Path
 
 from api_helpers import run_main
@@ -115,5 +116,28 @@ def test_the_key_figures_stay_within_the_page_whatever_their_length(database_url
                 assert name in page.locator(".kpis").inner_text().replace("\n", "")
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.goto((batch(database_url, tmp_path) / "report.html").as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+            context.close()
+
+
+def test_long_names_in_the_tables_notes_and_warnings_wrap_within_the_page():
+    """A 200-character name without a space (in Latin or full-width letters) in the product table, a long file
+    name in the data-quality table, a long note and warning: the page never scrolls sideways, on a desktop mail
+    client or a phone (the product table once made a 1,100-px page 2,840 px wide)."""
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    long_names = ["W" * 200, "\uff21" * 200, "\ufdfa" * 60]
+    for product, name in zip(report["product_performance"], long_names, strict=False):
+        product["product"] = name
+    quality = report["data_quality"]
+    quality["files"][0] = {**quality["files"][0], "path": "/inbox/" + "x" * 250 + ".csv"}
+    quality["warnings"] = ["no_sales_on_trading_day: " + "y" * 300]
+    report["notes"] = ["z" * 300]
+    html = render_report_html(report)
+    assert all(escape(name) in html for name in long_names)
+    with chromium() as browser:
+        for width in (1100, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.set_content(html)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, width
             context.close()
