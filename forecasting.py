@@ -311,7 +311,7 @@ class _Backtest:
     scored: range  # origins whose one-step error enters the scores
     forecasts: list[dict[int, list[float]]]  # per model: origin -> forecasts of the next trading days
     choice: dict[int, int]  # origin -> index of the model chosen from the errors before it
-    absolute_sums: list[float] = field(default_factory=list)  # prefix sums of |revenue|, for ``level``
+    levels: dict[int, float] = field(default_factory=dict)  # origin -> ``level``, computed once
     chosen_cache: dict[int, dict[int, float]] = field(default_factory=dict)
 
     def targets(self, cut: int) -> list[date]:
@@ -341,16 +341,15 @@ class _Backtest:
         return self.chosen_cache[step]
 
     def level(self, cut: int) -> float:
-        """Mean absolute revenue of the ``RECENT_MEAN_DAYS`` trading days before ``cut``: errors are rescaled from
-        the level at their origin to today's, so that a shop that doubled its sales gets intervals twice as wide."""
-        if not self.absolute_sums:
-            running = 0.0
-            self.absolute_sums.append(0.0)
-            for value in self.series.values:
-                running += abs(value)
-                self.absolute_sums.append(running)
-        start = max(0, cut - RECENT_MEAN_DAYS)
-        return (self.absolute_sums[cut] - self.absolute_sums[start]) / (cut - start) if cut > start else 0.0
+        """Median absolute revenue of the ``RECENT_MEAN_DAYS`` trading days before ``cut``: errors are rescaled from
+        the level at their origin to today's, so that a shop that doubled its sales gets intervals twice as wide.
+        The median, not the mean: one big order would otherwise raise the level of the 28 origins after it a
+        thousandfold, and their rescaled errors made today's interval a few cents wide (or, with the order among
+        today's 28 days, hundreds of times too wide)."""
+        if cut not in self.levels:
+            recent = self.series.values[max(0, cut - RECENT_MEAN_DAYS):cut]
+            self.levels[cut] = _median([abs(value) for value in recent]) if recent else 0.0
+        return self.levels[cut]
 
 
 def _once_per_origin(predict: Predict) -> Predict:

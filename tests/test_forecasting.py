@@ -300,6 +300,22 @@ def test_nested_intervals_cover_about_80_percent_of_noisy_days() -> None:
     assert forecast.backtest is not None and forecast.backtest.points == 56
 
 
+@pytest.mark.parametrize("days_before_end", [30, 3])
+def test_one_huge_order_neither_shrinks_nor_blows_up_the_interval(days_before_end: int) -> None:
+    # 120 days of noise between 100 and 400 and one order of 10 million: 30 days before the end it must not make
+    # the interval a few cents wide (it was [224.06, 224.24]), 3 days before the end not hundreds of times too wide
+    # (it was [0, 196143]). The interval should hold most of the last 28 ordinary days, and stay near their range.
+    rng = random.Random(7)
+    days = calendar(120)
+    revenues = [Decimal(str(round(rng.uniform(100, 400), 2))) for _ in days]
+    revenues[-days_before_end] = Decimal("10000000.00")
+    forecast = forecast_next_day(days, revenues, window=5)
+    ordinary = [revenue for revenue in revenues[-28:] if revenue <= 400]
+    assert forecast.lower is not None and forecast.upper is not None
+    assert sum(forecast.lower <= revenue <= forecast.upper for revenue in ordinary) >= len(ordinary) // 2
+    assert forecast.upper <= 2 * max(ordinary)
+
+
 def test_products_get_a_week_ahead_on_the_shop_calendar() -> None:
     product = [revenue / 10 for revenue in THREE_WEEKS]
     forecast = forecast_next_day(calendar(21), THREE_WEEKS, 5, closed_days=SUNDAYS, is_closed_ahead=closed_on_sunday,
