@@ -1,4 +1,5 @@
-/* AutoSight dashboard: reads /api/v1 and draws it. All text from the data goes through textContent. */
+/* AutoSight dashboard: reads /api/v1 and draws it. All text from the data goes through textContent; inside a
+   sentence it is isolated (isolated()), so that a bidi override in a name cannot reorder the words around it. */
 "use strict";
 
 const API = "/api/v1";
@@ -24,6 +25,11 @@ function el(tag, attrs, ...children) {
   }
   for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
   return node;
+}
+
+/* Text from the data inside the dashboard's own words: a <bdi>, whose direction controls end with it. */
+function isolated(text) {
+  return el("bdi", {}, text);
 }
 
 function money(value) {
@@ -73,10 +79,10 @@ async function getJson(path, params) {
   return body;
 }
 
-function showNotice(text, isError) {
+function showNotice(text, isError, detail) {
   const notice = $("notice");
   notice.hidden = !text;
-  notice.textContent = text || "";
+  notice.replaceChildren(text || "", ...(detail ? [isolated(detail)] : []));
   notice.className = isError ? "notice error" : "notice";
 }
 
@@ -103,7 +109,7 @@ async function load() {
     await Promise.all([loadFiles(), loadRuns()]);
   } catch (error) {
     if (error instanceof Unauthorized) { askToken(); return; }
-    showNotice(`Could not load the figures: ${error.message}`, true);
+    showNotice("Could not load the figures: ", true, error.message);
   } finally {
     document.body.setAttribute("aria-busy", "false");
   }
@@ -251,9 +257,9 @@ async function showRejects(file, offset) {
   state.rejects = { fileId: file.file_id, offset, total: file.rows_rejected, file };
   const page = await getJson(`/files/${file.file_id}/rejects`, new URLSearchParams({ limit: String(REJECTS_PAGE), offset: String(offset) }));
   $("rejects").hidden = false;
-  $("rejects-title").textContent = `Rejected rows of ${file.source_path.split("/").pop()} (${page.total})`;
+  $("rejects-title").replaceChildren("Rejected rows of ", isolated(file.source_path.split("/").pop()), ` (${page.total})`);
   $("rejects-table").tBodies[0].replaceChildren(...page.items.map((r) => el("tr", {},
-    el("td", { class: "num" }, String(r.line)), el("td", {}, r.reason + (r.detail ? `: ${r.detail}` : "")),
+    el("td", { class: "num" }, String(r.line)), el("td", { class: "reason" }, r.reason, ...(r.detail ? [": ", isolated(r.detail)] : [])),
     el("td", { class: "raw" }, r.raw_text))));
   $("rejects-page").textContent = `${offset + 1}–${Math.min(offset + REJECTS_PAGE, page.total)} of ${page.total}`;
   $("rejects-prev").disabled = offset === 0;
