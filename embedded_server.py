@@ -196,12 +196,21 @@ def _discard_staging_folders(data_dir: Path) -> None:
 
 def _discard(folder: Path) -> None:
     """Kill the processes still working in ``folder`` (an orphaned initdb or server), then delete it."""
-    for process in psutil.process_iter(["cmdline"]):
-        if str(folder) in (process.info["cmdline"] or []):
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        if _works_in(process.info["cmdline"] or [], process.info["cwd"], folder):
             _kill(process)
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists():
         raise OSError(f"could not delete {folder}")
+
+
+def _works_in(cmdline: list[str], cwd: str | None, folder: Path) -> bool:
+    """Whether a process works in ``folder``: named by its command line (initdb, a server), or running in it.
+
+    initdb's own backends (``postgres --boot``, ``postgres --single``) get the folder through PGDATA, not their
+    command line, and outlive a killed initdb while they finish its script, writing into the folder as it is
+    deleted; like every server they work in their data folder."""
+    return str(folder) in cmdline or (cwd is not None and Path(cwd).is_relative_to(folder))
 
 
 def _kill(process: psutil.Process) -> None:

@@ -331,6 +331,22 @@ def test_first_run_killed_while_creating_the_cluster_is_redone(tmp_path, data_di
     assert [p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in " ".join(p.info["cmdline"] or [])] == []
 
 
+def test_processes_still_working_in_a_left_over_cluster_are_killed_with_it(tmp_path, data_dir, embedded):
+    """initdb's own backends (postgres --boot, --single) get their folder through PGDATA, not their command line,
+    and outlive a killed initdb while they finish its script, writing into the folder the next run deletes."""
+    staging = data_dir / "pgdata.init-k1lled00"
+    (staging / "base").mkdir(parents=True)
+    backend = subprocess.Popen(["sleep", "300"], cwd=staging)  # works in the folder; no path on its command line
+    try:
+        assert run_embedded(tmp_path, embedded, "--csv", "sales.csv") == (0, "", "")
+        assert backend.poll() == -signal.SIGKILL  # killed, and waited for, before the folder was deleted
+    finally:
+        backend.kill()
+        backend.wait()
+    assert not staging.exists()
+    assert reported_revenue(tmp_path, embedded) == SALES_REVENUE
+
+
 def test_sigterm_stops_the_run_cleanly(tmp_path, data_dir, embedded):
     log_file = tmp_path / "autosight.log"
     with server_session(data_dir) as connection:
