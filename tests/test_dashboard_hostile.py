@@ -49,9 +49,10 @@ def server(server_dsn: str) -> Iterator[str]:
         result = run_main(dsn, tmp, "--csv", str(source), "--output-dir", str(tmp / "out"))
         assert result.returncode == 0, result.stderr
         env = api_environment(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"))
-        process = start_api(free_port(), tmp, env)
+        port = free_port()
+        process = start_api(port, tmp, env)
         try:
-            yield f"http://127.0.0.1:{process.args[-1]}"
+            yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
             process.communicate(timeout=30)
