@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from autosight import bounds
 from autosight.row_gate import Bounds, RawText, Reason, RowParser
 from csv_format import FileLayout
 
@@ -40,8 +41,21 @@ def test_dates_within_bounds(day: str, expected):
     assert (result if isinstance(result, Reason) else result[0]) == expected
 
 
-def test_the_latest_date_is_today_plus_max_future_days():
-    tomorrow, after = date.today() + timedelta(days=1), date.today() + timedelta(days=2)
+@pytest.fixture
+def today(monkeypatch: pytest.MonkeyPatch) -> date:
+    """A fixed machine date for the gate: the test's own date.today() and the gate's could be a day apart when
+    the test runs across midnight. A day in the past, so that the gate's 'today' is seen to be the clock's."""
+    class FixedDate(date):
+        @classmethod
+        def today(cls) -> FixedDate:
+            return cls(2024, 12, 31)
+
+    monkeypatch.setattr(bounds, "date", FixedDate)
+    return date(2024, 12, 31)
+
+
+def test_the_latest_date_is_today_plus_max_future_days(today: date):
+    tomorrow, after = today + timedelta(days=1), today + timedelta(days=2)
     assert parse(tomorrow.isoformat(), "Tea", "1", "1", "")[0] == tomorrow
     assert parse(after.isoformat(), "Tea", "1", "1", "") == Reason.DATE_OUT_OF_RANGE
     assert parse(tomorrow.isoformat(), "Tea", "1", "1", "", bounds=Bounds(max_future_days=0)) \
