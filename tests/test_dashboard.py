@@ -181,9 +181,15 @@ def run_cells(row: Any) -> list[str]:
     return [text.strip() for text in row.locator("td").all_inner_texts()]
 
 
-def local_minutes(*moments: datetime) -> set[str]:
-    """How the page shows a moment: local time (the browser's is this process's), to the minute."""
-    return {moment.astimezone().strftime("%Y-%m-%d %H:%M") for moment in moments}
+def local_minutes(first: datetime, last: datetime) -> set[str]:
+    """How the page may show a moment between ``first`` and ``last``: local time (the browser's is this process's),
+    to the minute; every minute between them (a run on a loaded machine may take more than one)."""
+    minute = first.replace(second=0, microsecond=0)
+    shown = set()
+    while minute <= last:
+        shown.add(minute.astimezone().strftime("%Y-%m-%d %H:%M"))
+        minute += timedelta(minutes=1)
+    return shown
 
 
 def test_recent_runs_show_the_batch_run_and_mark_a_failed_one(page, server, shop):
