@@ -50,6 +50,9 @@ PRODUCTS = ("Espresso Beans 1kg", "Green Tea 100g", "Ceramic Mug", "Milk Frother
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 KILLS = 20
+# Kill moments are drawn over the first run's length, so a run may end before its moment (more often when that
+# run was slowed by the load of the moment): such runs are not counted, up to this many runs in all.
+MAX_RUNS = 3 * KILLS
 
 
 @dataclass(frozen=True)
@@ -179,12 +182,14 @@ def test_inbox_killed_at_20_random_moments_ends_with_exact_totals(database_url, 
     for name in ("c.csv", "d.csv", "e.csv", "f.csv"):
         inbox.write(name)
 
-    outcomes = []
-    for kill in range(KILLS):
-        inbox.write(sorted(inbox.current)[kill % len(inbox.current)])  # new content at a loaded path
-        if kill in (7, 14):
-            inbox.write(f"new{kill}.csv")
-        log_file = tmp_path / f"run{kill}.log"
+    outcomes: list[str] = []
+    while outcomes.count("killed") < KILLS:  # a run that ends before its moment is checked too, but not counted
+        assert len(outcomes) < MAX_RUNS, f"only {outcomes.count('killed')} of {len(outcomes)} runs were killed"
+        number = len(outcomes)
+        inbox.write(sorted(inbox.current)[number % len(inbox.current)])  # new content at a loaded path
+        if number in (7, 14):
+            inbox.write(f"new{number}.csv")
+        log_file = tmp_path / f"run{number}.log"
         run = start_main(*args, cwd=tmp_path, env=environment(database_url, LOG_FILE=str(log_file)))
         outcomes.append(kill_at_random(run, rng, log_file, run_seconds))
         check_database(database_url, inbox)
@@ -192,7 +197,6 @@ def test_inbox_killed_at_20_random_moments_ends_with_exact_totals(database_url, 
 
     run = start_main(*args, cwd=tmp_path, env=environment(database_url))
     assert finish(run) == (0, "", "")
-    assert outcomes.count("killed") >= KILLS // 2
     check_database(database_url, inbox)
     totals = query_one(database_url, "SELECT (SELECT sum(revenue) FROM sales_with_revenue),"
                                      " (SELECT sum(revenue) FROM sales_daily_product),"
