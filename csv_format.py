@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from autosight import column_detection
 from errors import InputMissing, InputRefused, UsageError
 
 # The columns of a canonical file; settings.py maps others to them (kept here: reading a file's shape, and the
@@ -41,6 +42,8 @@ WIDE_CODECS = ("utf-16", "utf-32")
 # Control characters other than tab, LF and CR: many of them in a file's head mean it is not text.
 CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
+# Title lines a report export may put above its header (QuickBooks: report name, company, period).
+MAX_TITLE_LINES = 10
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class FileLayout:
     header: list[str]
     columns: dict[str, int]  # canonical name (and 'revenue' for line totals) -> index in the header
     quantity_constant: int | None = None  # `--map quantity=N` where no column is named N: every row's quantity
-    preamble_rows: int = 0  # records before the header: Excel's "sep=;" line
+    preamble_rows: int = 0  # records before the header: Excel's "sep=;" line, a report's title lines
+    currency_column: int | None = None  # a column naming each row's currency (Shopify's, Etsy's `Currency`)
 
     @property
     def column_order(self) -> tuple[str, ...]:
@@ -103,7 +107,7 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     wide = codec.startswith(WIDE_CODECS)
     if not wide and _looks_binary(head):
         raise InputRefused(f"{path}: not a text CSV file (binary content)")
-    lines = _head_lines(head, codec, path, None if wide else 2)
+    lines = _head_lines(head, codec, path, None if wide else MAX_TITLE_LINES + 2)
     if not lines:
         raise InputRefused(f"{path}: the file is empty (no header, no rows)")
     if wide and _looks_binary("\n".join(lines).encode("utf-8", "replace")):
@@ -111,37 +115,119 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     sep = SEP_LINE.fullmatch(lines[0])
     if sep and len(lines) < 2:
         raise InputRefused(f"{path}: the file has a sep= line but no header")
-    header_line = lines[1] if sep else lines[0]
+    lines = lines[1:] if sep else lines
     delimiters = (sep.group(1),) if sep else DELIMITERS
-    layout = _layout_from_header(path, header_line, codec, delimiters, column_map)
-    return dataclasses.replace(layout, preamble_rows=1) if sep else layout
+    layout = _layout_below_titles(path, lines, codec, delimiters, column_map)
+    return dataclasses.replace(layout, preamble_rows=layout.preamble_rows + 1) if sep else layout
+
+
+def _layout_below_titles(path: Path, lines: list[str], codec: str, delimiters: tuple[str, ...],
+                         column_map: dict[str, str]) -> FileLayout:
+    """The layout from the first line that is a complete header: the first line, or one of the next
+    MAX_TITLE_LINES (a report's title lines above it are then skipped: they hold no sale). None is: refused,
+    with what the line that names the most columns lacks."""
+    best: tuple[int, int, str, list[str], _Resolution] | None = None
+    for position, line in enumerate(lines[:MAX_TITLE_LINES + 1]):
+        delimiter, header, resolution = _split_header(line, delimiters, column_map)
+        if resolution.complete:
+            _refuse_duplicate_columns(path, header, list(resolution.columns), column_map)
+            titles = sum(_holds_text(title, delimiter) for title in lines[:position])
+            return FileLayout(codec, delimiter, header, resolution.columns, resolution.quantity_constant, titles,
+                              column_detection.currency_column(header))
+        if best is None or len(resolution.columns) > best[0]:
+            best = (len(resolution.columns), position, delimiter, header, resolution)
+    assert best is not None  # lines is never empty
+    _, position, _, header, resolution = best
+    if len(header) < 2:
+        raise InputRefused(
+            f"{path}: cannot split the header into columns with a comma, semicolon, tab or pipe delimiter "
+            f"(header: {lines[0][:120]!r})"
+        )
+    below = f"the header below {position} title line(s): " if position else ""
+    raise InputRefused(f"{path}: {below}{resolution.refusal(header, column_map)}")
+
+
+def _holds_text(line: str, delimiter: str) -> bool:
+    """Whether the line is a record for ``records`` (a line of nothing but delimiters and spaces is not)."""
+    return any(value.strip() for value in next(csv.reader([line], delimiter=delimiter), []))
 
 
 def _wide_codec(head: bytes) -> str | None:
     return next((codec for bom, codec in WIDE_BOMS if head.startswith(bom)), None)
 
 
-def _layout_from_header(path: Path, header_line: str, codec: str, delimiters: tuple[str, ...],
-                        column_map: dict[str, str]) -> FileLayout:
+def _split_header(header_line: str, delimiters: tuple[str, ...],
+                  column_map: dict[str, str]) -> tuple[str, list[str], _Resolution]:
+    """The delimiter that splits the line into every column needed, named as mapped, canonically or by a
+    known export's name (``autosight.column_detection``); else the one that finds the most (then the most
+    fields), for the refusal."""
+    splits = []
+    for delimiter in delimiters:
+        header = next(csv.reader([header_line], delimiter=delimiter))
+        resolution = _resolve_columns(header, column_map)
+        if resolution.complete:
+            return delimiter, header, resolution
+        splits.append((delimiter, header, resolution))
+    return max(splits, key=lambda split: (len(split[2].columns), len(split[1])))
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """Where each value is in one header: mapped, canonical, or found by a known name; what is missing or in
+    doubt."""
+
+    columns: dict[str, int]
+    quantity_constant: int | None
+    missing: list[str]
+    problems: list[str]
+    alternatives: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
+
+    def refusal(self, header: list[str], column_map: dict[str, str]) -> str:
+        """What is missing or in doubt, the header, and a --map to paste (COLUMN where nothing fits)."""
+        reasons = [f"missing column(s) {', '.join(self._missing_text(name, column_map) for name in self.missing)}"] \
+            if self.missing else []
+        suggestion = ",".join(f"{name}={self._source(name, header, column_map)}" for name in self._map_order())
+        others = [*self.alternatives, *(["quantity=1 if each line is one sale"] if "quantity" in self.missing else [])]
+        alternatives = f" (or {', '.join(others)})" if others else ""
+        return (f"{'; '.join(reasons + self.problems)} (header has: {', '.join(header)[:300]}); map the columns "
+                f"with --map, e.g. --map \"{suggestion}\"{alternatives}")
+
+    @staticmethod
+    def _missing_text(name: str, column_map: dict[str, str]) -> str:
+        if name == "price" and name not in column_map:
+            return "price (the unit price; or revenue= for a line total)"
+        return _wanted(name, column_map)
+
+    def _map_order(self) -> list[str]:
+        money = "revenue" if "revenue" in self.columns or "revenue" in self.missing else "price"
+        return [*column_detection.VALUE_COLUMNS, money]
+
+    def _source(self, name: str, header: list[str], column_map: dict[str, str]) -> str:
+        if name in self.columns:
+            return header[self.columns[name]]
+        if name == "quantity" and self.quantity_constant is not None:
+            return str(self.quantity_constant)
+        return column_map.get(name, "COLUMN")
+
+
+def _resolve_columns(header: list[str], column_map: dict[str, str]) -> _Resolution:
+    """Mapped and canonical names first; a value neither maps nor names is looked for by its known names."""
     required = _required_columns(column_map)
-    candidates = [(delimiter, next(csv.reader([header_line], delimiter=delimiter))) for delimiter in delimiters]
-    for delimiter, header in candidates:
-        columns = _locate_columns(header, required, column_map)
-        constant = None if "quantity" in columns else _quantity_constant(column_map)
-        if len(columns) + (constant is not None) == len(required):
-            _refuse_duplicate_columns(path, header, required, column_map)
-            return FileLayout(codec, delimiter, header, columns, constant)
-    delimiter, header = max(candidates, key=lambda item: len(item[1]))
-    if len(header) < 2:
-        raise InputRefused(
-            f"{path}: cannot split the header into columns with a comma, semicolon, tab or pipe delimiter "
-            f"(header: {header_line[:120]!r})"
-        )
-    missing = [name for name in required if name not in _locate_columns(header, required, column_map)]
-    raise InputRefused(
-        f"{path}: missing column(s) {', '.join(_wanted(name, column_map) for name in missing)} "
-        f"(header has: {', '.join(header)[:300]}); map them with --map canonical=COLUMN"
-    )
+    columns = _locate_columns(header, required, column_map)
+    constant = None if "quantity" in columns else _quantity_constant(column_map)
+    unnamed = [name for name in column_detection.VALUE_COLUMNS
+               if name not in columns and name not in column_map and not (name == "quantity" and constant)]
+    money_unnamed = "price" not in columns and not {"price", "revenue"} & set(column_map)
+    detection = column_detection.detect(header, unnamed, money_unnamed)
+    columns.update(detection.columns)
+    money = "revenue" if "revenue" in columns or "revenue" in column_map else "price"
+    missing = [name for name in (*column_detection.VALUE_COLUMNS, money)
+               if name not in columns and not (name == "quantity" and constant is not None)]
+    return _Resolution(columns, constant, missing, detection.problems, detection.alternatives)
 
 
 def _refuse_duplicate_columns(path: Path, header: list[str], required: list[str], column_map: dict[str, str]) -> None:

@@ -22,7 +22,8 @@ DAY_FIRST = frozenset({"%d/%m/%Y", "%d/%m/%y"})
 MONTH_FIRST = frozenset({"%m/%d/%Y", "%m/%d/%y"})
 _SEPARATORS = re.compile(r"[-./]")
 _TIME_SUFFIX = re.compile(
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)$"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?"
+    r"\s*(?:Z|[+-]\d{2}:?\d{2}|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,4}T)?)$"
 )
 _GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")

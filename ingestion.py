@@ -233,7 +233,9 @@ def _load_rows(cursor: psycopg2.extensions.cursor, path: Path, layout: FileLayou
                options: LoadOptions, rejects: IO[str]) -> tuple[RowCounts, dict[str, object]]:
     """The file's rows and its rollup, by the fast path when it applies."""
     base_options: dict[str, object] = {"encoding": layout.encoding, "delimiter": layout.delimiter,
-                                       "column_map": options.column_map}
+                                       "column_map": options.column_map,
+                                       "columns": {name: layout.header[i] for name, i in layout.columns.items()},
+                                       "lines_above_header": layout.preamble_rows}
     if _fast_path_applies(layout, scan, options):
         fast = try_fast_path(cursor, path, layout, scan, file_id, options.bounds, rejects)
         return fast, {**base_options, "date_format": csv_values.ISO_FORMAT, "path": "copy"}
@@ -263,10 +265,17 @@ def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions,
     share = Decimal(counts.rejected) * 100 / counts.read
     message = (f"{path}: {counts.rejected} of {counts.read} rows rejected ({share:.1f} %), above the "
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
-               f"from it; reasons: {_reasons_text(counts.reasons)}")
+               f"from it; reasons: {_reasons_text(counts.reasons)}{_summary_hint(counts)}")
     refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
                                reasons=counts.reasons + Counter({Reason.FILE_REFUSED.value: counts.loaded}))
     raise RowsRefused(message, refused_counts, sha256)
+
+
+def _summary_hint(counts: RowCounts) -> str:
+    if not counts.reasons[Reason.SUMMARY_ROW.value]:
+        return ""
+    return (" (summary_row: a report's totals, section or footer lines, not sales; delete them from the export, "
+            "or pass --reject-threshold)")
 
 
 def _reasons_text(reasons: Counter[str]) -> str:

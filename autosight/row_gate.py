@@ -27,6 +27,9 @@ MAX_VALUE_CHARS = 100
 MAX_RAW_TEXT_CHARS = 100_000
 # Product names: Unicode "Cc" characters other than tab, line feed and carriage return are refused.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The text of a spreadsheet's or report's totals line: 'Total', 'TOTAL for Design', 'Grand total:', 'Summe'.
+_TOTAL_TEXT = re.compile(r"(?:(?:grand[ -]?|sub-?)?totals?(?:\s+(?:for|général|general)\b.*|\s*:.*)?"
+                         r"|sum|summe|gesamt(?:summe)?|totaal|totale)", re.IGNORECASE | re.DOTALL)
 SaleRow = tuple[date, str, int, Decimal, Decimal | None]
 
 
@@ -47,6 +50,7 @@ class Reason(StrEnum):
     PRICE_OUT_OF_RANGE = "price_out_of_range"  # unit price above MAX_UNIT_PRICE
     LINE_TOTAL_OUT_OF_RANGE = "line_total_out_of_range"  # |line total| above MAX_LINE_TOTAL
     WRONG_CURRENCY = "wrong_currency"  # an amount marked with another currency than CURRENCY
+    SUMMARY_ROW = "summary_row"  # no date: a report's totals line ('Total', 'TOTAL for X') or a lone note
     FILE_REFUSED = "file_refused"  # a valid row of a file refused whole (rejected share above the threshold)
 
 
@@ -100,15 +104,20 @@ class RowParser:
         self._latest_date = bounds.latest_date
         self._dates: dict[str, date | None] = {}
         self._line_total = "revenue" in layout.columns
-        self._used = sorted(layout.columns.values())
+        self._currency_column = layout.currency_column
+        self._used = sorted({*layout.columns.values(), *([] if layout.currency_column is None
+                                                           else [layout.currency_column])})
 
     def parse(self, row: list[str]) -> SaleRow | Reason:
         if len(row) != len(self._header):
             return Reason.WRONG_FIELD_COUNT
         parsed = self._parse_values(row)
-        # A repeated header never parses as a sale, so only rows that fail are compared with the header.
-        if isinstance(parsed, Reason) and [normalize_name(value) for value in row] == self._header:
-            return Reason.REPEATED_HEADER
+        # A repeated header or a summary line never parses as a sale, so only rows that fail are looked at again.
+        if isinstance(parsed, Reason):
+            if [normalize_name(value) for value in row] == self._header:
+                return Reason.REPEATED_HEADER
+            if parsed is Reason.BAD_DATE and _is_summary(row, row[self._layout.columns["sale_date"]]):
+                return Reason.SUMMARY_ROW
         return parsed
 
     def _parse_values(self, row: list[str]) -> SaleRow | Reason:
@@ -124,10 +133,21 @@ class RowParser:
         quantity = self._quantity(row)
         if isinstance(quantity, Reason):
             return quantity
+        if self._currency_column is not None and not self._in_currency(row[self._currency_column]):
+            return Reason.WRONG_CURRENCY
         money = self._money(row, quantity)
         if isinstance(money, Reason):
             return money
-        return (sale_date, product, quantity, *money)
+        return (sale_date, product, *money)
+
+    def _in_currency(self, text: str) -> bool:
+        """A currency column's value is blank (a Shopify order's later lines) or names CURRENCY ('usd', '$'); a value
+        naming no currency AutoSight knows cannot be checked, and is not taken for CURRENCY."""
+        value = text.strip()
+        if not value:
+            return True
+        named = csv_values.currencies_named(value.upper())
+        return named is not None and self._bounds.currency in named
 
     def _quantity(self, row: list[str]) -> int | Reason:
         if self._layout.quantity_constant is not None:
@@ -154,8 +174,11 @@ class RowParser:
             return Reason.DATE_OUT_OF_RANGE
         return parsed
 
-    def _money(self, row: list[str], quantity: int) -> tuple[Decimal, Decimal | None] | Reason:
-        """(unit price, line total or None): the line total is kept as given, so revenue is exact."""
+    def _money(self, row: list[str], quantity: int) -> tuple[int, Decimal, Decimal | None] | Reason:
+        """(quantity, unit price, line total or None): the line total is kept as given, so revenue is exact.
+
+        With a constant quantity (`--map quantity=N`), a negative line total is a refund of N (quantity -N):
+        a payment processor's refund line has no quantity of its own to say so."""
         text = row[self._layout.columns["revenue" if self._line_total else "price"]]
         amount = self._amount(text)
         if isinstance(amount, Reason):
@@ -163,12 +186,14 @@ class RowParser:
         if self._line_total:
             if abs(amount) > self._bounds.max_line_total:
                 return Reason.LINE_TOTAL_OUT_OF_RANGE
+            if amount < 0 and self._layout.quantity_constant is not None:
+                quantity = -quantity
             return _price_from_line_total(amount, quantity)
         if amount < 0:
             return Reason.NEGATIVE_PRICE
         if amount > self._bounds.max_unit_price:
             return Reason.PRICE_OUT_OF_RANGE
-        return (amount, None)
+        return (quantity, amount, None)
 
     def _amount(self, text: str) -> Decimal | Reason:
         if len(text) > MAX_VALUE_CHARS:
@@ -183,6 +208,15 @@ class RowParser:
         return amount
 
 
+def _is_summary(row: list[str], date_text: str) -> bool:
+    """A row without a date that is a report's line, not a sale: a single text (a footer, a section's name), or
+    a totals line whose first text, in the date column or before it, says so ('Total', 'TOTAL for Design')."""
+    texts = [value.strip() for value in row if value.strip()]
+    if len(texts) <= 1:
+        return True
+    return date_text.strip() in ("", texts[0]) and _TOTAL_TEXT.fullmatch(texts[0]) is not None
+
+
 def product_name(text: str, max_chars: int) -> str | Reason:
     """The product name as stored (trimmed of every kind of space), or why the row is rejected."""
     name = text.strip()
@@ -195,9 +229,9 @@ def product_name(text: str, max_chars: int) -> str | Reason:
     return name
 
 
-def _price_from_line_total(total: Decimal, quantity: int) -> tuple[Decimal, Decimal] | Reason:
+def _price_from_line_total(total: Decimal, quantity: int) -> tuple[int, Decimal, Decimal] | Reason:
     """The unit price implied by a line total (total / quantity); the total itself stays the revenue."""
     if quantity == 0:
-        return (Decimal(0), total) if total == 0 else Reason.BAD_QUANTITY
+        return (quantity, Decimal(0), total) if total == 0 else Reason.BAD_QUANTITY
     price = total / quantity
-    return (price, total) if price >= 0 else Reason.NEGATIVE_PRICE
+    return (quantity, price, total) if price >= 0 else Reason.NEGATIVE_PRICE

@@ -146,8 +146,10 @@ def test_refused_input_exits_65_and_still_reports(run_main, tmp_path):
     result = run_main("--csv", str(write_sales(tmp_path / "good.csv", SALES)), str(refused), "--output-dir", "out")
 
     assert result.returncode == errors.INPUT_REFUSED
-    assert single_line(result.stderr) == (f"autosight: error: {refused}: missing column(s) price (header has: "
-                                          "sale_date, product_name, quantity); map them with --map canonical=COLUMN")
+    assert single_line(result.stderr) == (
+        f"autosight: error: {refused}: missing column(s) price (the unit price; or revenue= for a line total) "
+        "(header has: sale_date, product_name, quantity); map the columns with --map, e.g. "
+        '--map "sale_date=sale_date,product_name=product_name,quantity=quantity,price=COLUMN"')
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert Decimal(str(report["executive_summary"]["total_revenue"])) == revenue_of(SALES)
 

@@ -18,6 +18,7 @@ import psycopg2
 import pytest
 
 import ingestion
+from autosight.bounds import Bounds
 from cli import build_parser
 from errors import InputRefused
 from settings import parse_column_map
@@ -88,6 +89,30 @@ EXPORT_CASES = [
     Export("iowa_liquor.csv",
            ("--map", "sale_date=date,product_name=item_description,quantity=bottles_sold,revenue=sale_dollars"), 5,
            total("93.44", "279", "110.64", "26.36", "321.6"), date(2018, 9, 4), date(2020, 1, 24)),
+    # Exports of shop systems, read without a map by their own column names.
+    # Shopify: an order on several lines (only the first with totals and Currency), 'Created at' with an offset.
+    Export("shopify_orders.csv", (), 5, total("49.00", "25.50", "1250.00", "18.00", "0.00"), date(2024, 3, 1),
+           date(2024, 3, 4), products=frozenset({"Organic Coffee Beans 1kg", "Ceramic Mug", "Espresso Machine, Deluxe",
+                                                 "Green Tea 100g"})),
+    # UCI Online Retail: 'C' invoices are returns (quantity -1), a line without description, M/D/YYYY H:MM.
+    Export("uci_online_retail.csv", (), 11,
+           total("15.30", "20.34", "11.10", "-27.50", "-4.65", "2.51", "5.95", "9.90", "232.00", "25.50", "11062.06"),
+           date(2010, 12, 1), date(2010, 12, 13), rejected={"missing_product": 1}, reject_lines=(7,)),
+    # Square item sales: Gross and Net Sales both there, the map names one; '$1,200.00', a refund '-$4.50'.
+    Export("square_item_sales.csv", ("--map", "revenue=Net Sales"), 4, total("9.00", "1200.00", "-4.50", "10.50"),
+           date(2024, 3, 1), date(2024, 3, 3)),
+    # German Excel: cp1252, ';', decimal comma, '1.249,00', DD.MM.YYYY, German column names, a return.
+    Export("excel_de_cp1252.csv", ("--encoding", "cp1252"), 4, total("49.00", "8.99", "1249.00", "-6.00"),
+           date(2024, 3, 1), date(2024, 3, 14),
+           products=frozenset({"Kaffeebohnen Bio 1kg", 'Tasse "Größe L"', "Espressomaschine", "Grüner Tee"})),
+    # QuickBooks report: three title lines above the header, a TOTAL line and a footer line after the sales
+    # (rejected as summary rows, 2 of 22); 10 x 2 Design lines and 9 x 2 Rocks lines, hand-added: 20 x 75.00 +
+    # 18 x 12.50, and a refund of one Rocks.
+    Export("quickbooks_product_detail.csv", ("--map", "revenue=Amount"), 20, total("1500.00", "225.00", "-12.50"),
+           date(2024, 3, 1), date(2024, 3, 20), rejected={"summary_row": 2}, reject_lines=(26, 29)),
+    # Stripe balance report: no product or quantity column; a refund is a negative gross (quantity -1).
+    Export("stripe_balance_itemized.csv", ("--map", "quantity=1,revenue=gross"), 3,
+           total("20.00", "1050.00", "-50.00"), date(2024, 3, 1), date(2024, 3, 2)),
 ]
 
 
@@ -167,3 +192,37 @@ def test_a_column_named_like_the_constant_wins(connection, tmp_path):
 
     assert query(connection, "SELECT quantity, sum(revenue) FROM sales_with_revenue GROUP BY 1") == [
         (3, Decimal("7.50"))]
+
+
+def test_a_refund_without_quantity_column_is_a_negative_quantity(connection):
+    flags = ("--map", "quantity=1,revenue=gross")
+
+    ingestion.ingest_file(connection, EXPORTS / "stripe_balance_itemized.csv", options(flags))
+
+    assert query(connection, "SELECT quantity, price, revenue FROM sales_with_revenue WHERE revenue < 0") == [
+        (-1, Decimal("50.00"), Decimal("-50.00"))]
+
+
+def test_rows_in_another_currency_than_the_file_column_says_are_rejected(connection):
+    """Stripe's Currency column: 'usd' twice, 'eur' once; nothing is summed across currencies."""
+    flags = ("--map", "quantity=1,revenue=Amount")
+
+    with pytest.raises(ingestion.RowsRefused) as refusal:
+        ingestion.ingest_file(connection, EXPORTS / "stripe_two_currencies.csv", options(flags))
+
+    assert (refusal.value.counts.read, dict(refusal.value.counts.reasons)) == (
+        3, {"wrong_currency": 1, "file_refused": 2})
+    assert query(connection, "SELECT line_no, reason FROM rejected_rows") == [(4, "wrong_currency")]
+
+
+def test_the_currency_column_must_name_the_configured_currency(connection):
+    eur = ingestion.LoadOptions(bounds=Bounds(currency="EUR"))
+
+    with pytest.raises(ingestion.RowsRefused, match="wrong_currency 3"):
+        ingestion.ingest_file(connection, EXPORTS / "shopify_orders.csv", eur)
+
+
+def test_an_export_with_a_doubtful_column_is_refused_with_a_map_to_paste(connection):
+    with pytest.raises(InputRefused, match=r'--map "sale_date=Date,product_name=Item,quantity=Qty,'
+                                           r'revenue=Gross Sales" \(or revenue=Net Sales\)'):
+        ingestion.ingest_file(connection, EXPORTS / "square_item_sales.csv", options(()))

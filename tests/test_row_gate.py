@@ -143,3 +143,55 @@ def test_the_gate_needs_no_database_driver():
     result = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).resolve().parents[1],
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("fields", [
+    ("", "Total", "15", "$1,308.50", ""),  # a spreadsheet's totals line under the product column
+    ("TOTAL", "", "25", "$987.50", ""),  # a report's totals line in the date column
+    ("", "", "", "", "Total for Design"),
+    ("", "Summe", "7", "70,00", ""),
+    ("Accrual basis Monday, April 1, 2024 09:15 AM GMT-07:00", "", "", "", ""),  # a report's footer
+    ("", "Design", "", "", ""),  # a report's section line
+])
+def test_a_report_line_without_a_date_is_a_summary_row(fields):
+    assert parse(*fields) == Reason.SUMMARY_ROW
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    (("", "Total Gym 1400", "1", "99.00", ""), Reason.BAD_DATE),  # a sale without its date
+    (("2024-03-01", "Total", "1", "", ""), Reason.BAD_PRICE),  # dated: a sale with no amount
+    (("03/01/2024", "Totally Tea", "1", "1.00", ""), Reason.BAD_DATE),
+])
+def test_a_sale_with_a_bad_value_is_no_summary_row(fields, reason):
+    assert parse(*fields) == reason
+
+
+@pytest.mark.parametrize("stamp", ["2024-03-01 10:15:32 -0500", "2024-03-01T10:15:32.000Z", "2024-03-01 10:15:32 UTC",
+                                   "2024-03-01 10:15 GMT+1", "2024-03-01 10:15:32 PM EST", "2024-03-01T10:15:32+05:30"])
+def test_a_time_with_a_zone_after_the_date_is_ignored(stamp):
+    """The date a shop system writes is its own local date: the zone says where, not which day to count."""
+    assert parse(stamp, "Tea", "1", "1.00", "")[0] == date(2024, 3, 1)
+
+
+CURRENCY_COLUMN = FileLayout("utf-8-sig", ",", HEADER, LAYOUT.columns, currency_column=4)
+
+
+@pytest.mark.parametrize(("currency", "expected"), [
+    ("USD", None), ("usd", None), ("", None), ("$", None),
+    ("EUR", Reason.WRONG_CURRENCY), ("eur", Reason.WRONG_CURRENCY), ("US Dollar", Reason.WRONG_CURRENCY),
+])
+def test_a_currency_column_must_name_the_currency(currency, expected):
+    result = parse("2024-03-01", "Tea", "1", "1.00", currency, layout=CURRENCY_COLUMN)
+    assert (result if isinstance(result, Reason) else None) == expected
+
+
+def test_a_negative_line_total_with_a_constant_quantity_is_a_refund():
+    layout = FileLayout("utf-8-sig", ",", ["day", "description", "gross"],
+                        {"sale_date": 0, "product_name": 1, "revenue": 2}, quantity_constant=1)
+
+    assert parse("2024-03-01", "Refund", "-50.00", layout=layout) == (
+        date(2024, 3, 1), "Refund", -1, Decimal("50.00"), Decimal("-50.00"))
+
+
+def test_a_negative_line_total_with_a_positive_quantity_column_stays_a_negative_price():
+    assert parse("2024-03-01", "Tea", "2", "-5.00", layout=LINE_TOTALS) == Reason.NEGATIVE_PRICE
