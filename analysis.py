@@ -26,6 +26,7 @@ from autosight.run_results import (
     NO_BASELINE,
     NO_CHANGE,
     NO_SALES_ON_TRADING_DAY,
+    SALES_ON_CLOSED_DAY,
     STRONG_GROWTH,
     AnalysisResult,
     DailyRevenue,
@@ -37,7 +38,7 @@ from autosight.run_results import (
     Span,
     TrendDay,
 )
-from autosight.trading_calendar import CalendarRules, build_calendar
+from autosight.trading_calendar import WEEKDAY_NAMES, CalendarRules, build_calendar
 from forecasting import forecast_from_analysis
 from logger_config import get_logger
 from settings import Settings
@@ -97,7 +98,8 @@ def analyze(connection: psycopg2.extensions.connection, period_filter: PeriodFil
         total_quantity=sum(day.quantity for day in daily),
         transactions=sum(day.transactions for day in daily), history=history, calendar=calendar,
         periods=period_comparisons(history, period),
-        warnings=no_sales_warnings(daily), product_histories=product_histories,
+        warnings=[*no_sales_warnings(daily), *closed_setting_warnings(daily, rules)],
+        product_histories=product_histories,
     )
 
 
@@ -280,6 +282,26 @@ def no_sales_warnings(daily: Sequence[DailyRevenue]) -> list[DataWarning]:
                     "(is an export missing? If the shop was closed, list the day in CLOSED_DATES)")
         for day in daily if day.trading and day.transactions == 0
     ]
+
+
+def closed_setting_warnings(daily: Sequence[DailyRevenue], rules: CalendarRules) -> list[DataWarning]:
+    """Sales on a day the settings call closed: the day counts as a trading day, but the week ahead forecasts the
+    weekday (or date) at 0, so a wrong setting is worth a look. One warning per listed date, and one per weekday
+    (with its latest such day), so that a weekday listed by mistake does not give a warning a week for years."""
+    sold = [day for day in daily if day.transactions > 0]
+    warnings = [DataWarning(SALES_ON_CLOSED_DAY, day.day,
+                            f"sales on {day.day.isoformat()}, listed in CLOSED_DATES: counted as a trading day")
+                for day in sold if day.day in rules.closed_dates]
+    for weekday in sorted(rules.closed_weekdays or ()):
+        on_weekday = [day.day for day in sold if day.day.weekday() == weekday and day.day not in rules.closed_dates]
+        if on_weekday:
+            name = WEEKDAY_NAMES[weekday]
+            warnings.append(DataWarning(
+                SALES_ON_CLOSED_DAY, on_weekday[-1],
+                f"sales on {len(on_weekday)} {name}(s) of the period (the latest {on_weekday[-1].isoformat()}), though "
+                f"CLOSED_WEEKDAYS lists {name}: counted as trading days, and {name}s ahead are forecast 0 "
+                "(is CLOSED_WEEKDAYS right?)"))
+    return warnings
 
 
 def analyze_and_forecast(connection: psycopg2.extensions.connection, period_filter: PeriodFilter,

@@ -25,6 +25,7 @@ NO_BASELINE = "No Baseline"
 CLOSED = "Closed"
 TREND_LABELS = (STRONG_GROWTH, MODERATE_GROWTH, NO_CHANGE, DECLINE, NO_BASELINE, CLOSED)
 NO_SALES_ON_TRADING_DAY = "no_sales_on_trading_day"
+SALES_ON_CLOSED_DAY = "sales_on_closed_day"
 
 
 @dataclass(frozen=True)

@@ -511,3 +511,17 @@ def test_a_sparse_order_book_has_no_closed_weekday(connection, tmp_path):
 
     assert set(closed(result).values()) == {"closure"}
     assert result.calendar.closed_weekdays_now == frozenset()
+
+
+def test_sales_on_a_day_the_settings_call_closed_are_trading_and_warned_about(connection, tmp_path):
+    # CLOSED_SUNDAYS sells Monday to Saturday; the settings say Saturdays and 2024-03-12 (a Tuesday) are closed.
+    load_days(connection, tmp_path / "sundays.csv", CLOSED_SUNDAYS)
+    rules = CalendarRules(closed_weekdays=frozenset({5, 6}), closed_dates=frozenset({date(2024, 3, 12)}))
+
+    result = run_with(connection, rules)
+
+    assert date(2024, 3, 12).isoformat() not in closed(result) and "2024-03-30" not in closed(result)
+    warned = [(w.code, w.day) for w in result.warnings]
+    # one for the listed date, one for the 4 Saturdays (03-09, 16, 23, 30) with the latest; Sundays had no sales
+    assert warned == [("sales_on_closed_day", date(2024, 3, 12)), ("sales_on_closed_day", date(2024, 3, 30))]
+    assert "sales on 4 Saturday(s)" in result.warnings[1].message
