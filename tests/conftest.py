@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,12 +190,14 @@ def _require_password(dsn: str, user: str, password: str) -> None:
 
 
 def _wait_until_password_is_asked(dsn: str, user: str) -> None:
-    """pg_reload_conf() only signals the server: wait until new connections see the new rule."""
-    for _ in range(50):
+    """pg_reload_conf() only signals the server: wait until new connections see the new rule (up to the tests'
+    usual patience: fifty tries in five seconds was a short bound on a loaded machine)."""
+
+    def asked() -> bool:
         try:
             psycopg2.connect(psycopg2.extensions.make_dsn(dsn, user=user, password="not-the-password")).close()
         except psycopg2.OperationalError as error:
-            if "password authentication failed" in str(error):
-                return
-        time.sleep(0.1)
-    raise RuntimeError("the test server never started asking for the password")
+            return "password authentication failed" in str(error)
+        return False
+
+    processes.wait_until(asked, "the test server to ask for the password")
