@@ -263,3 +263,21 @@ def test_rejects_csv_neutralises_formulas_and_the_api_keeps_the_raw_text(databas
         served = [row["raw_text"] for row in client.get(f"/api/v1/files/{entry['file_id']}/rejects").json()["items"]]
     assert written == ["'" + row for row in FORMULA_ROWS]
     assert served == FORMULA_ROWS
+
+
+@pytest.mark.parametrize(("path", "query", "problem"), [
+    ("/api/v1/summary", "form=2024-01-01", "unknown-parameter"),  # a misspelt from= answered the whole history
+    ("/api/v1/products", "limit=5&page=2", "unknown-parameter"),
+    ("/api/v1/days", "days=7&days=30", "repeated-parameter"),
+    ("/api/v1/files", "status=active&status=refused", "repeated-parameter"),
+    ("/api/v1/runs", "from=2024-01-01", "unknown-parameter"),
+    ("/api/v1/products/Mug", "sort=revenue", "unknown-parameter"),
+])
+def test_an_unknown_or_repeated_query_parameter_is_400(environ, path, query, problem):
+    with api_client(environ) as client:
+        answer = client.get(f"{path}?{query}")
+        documented = client.get(path, params={"days": "7"} if "runs" not in path and "files" not in path else {})
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith(problem)
+    assert documented.status_code in (200, 404)

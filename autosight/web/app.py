@@ -93,9 +93,11 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
     problems.install(app)
     # Declared only where reads need the token, so that the OpenAPI document says what this server asks.
     reads = [Depends(require_token_for_reads)] if token_for_reads else []
-    app.include_router(routes.build_router(schemas), dependencies=reads)
-    app.include_router(ledger.build_router(settings.output_dir), dependencies=reads)
-    app.include_router(uploads.build_router())
+    app.state.query_names = None  # routes.known_query_only reads them from the OpenAPI document
+    strict = [Depends(routes.known_query_only)]
+    app.include_router(routes.build_router(schemas), dependencies=[*reads, *strict])
+    app.include_router(ledger.build_router(settings.output_dir), dependencies=[*reads, *strict])
+    app.include_router(uploads.build_router(), dependencies=strict)
     _add_health(app, reads)
     _add_dashboard(app)
     app.openapi = lambda: _openapi(app, schemas)  # type: ignore[method-assign]

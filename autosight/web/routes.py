@@ -31,6 +31,35 @@ FILE_STATUSES = ("active", "replaced", "refused")
 JSON = "application/json"
 
 
+async def known_query_only(request: Request) -> None:
+    """Refuse a query parameter the endpoint does not document, or one given twice: a misspelt ``form=`` would
+    otherwise answer the whole history as if it were the period asked for, and ``days=7&days=30`` one of them.
+
+    The names are the OpenAPI document's own, so that what is refused is exactly what is not documented.
+    """
+    known = _documented_query(request.app, request.scope["route"].path_format, request.method)
+    given = request.query_params
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ApiProblem(400, "unknown-parameter", f"unknown query parameter(s) {', '.join(map(repr, unknown))}: "
+                         f"this endpoint takes {', '.join(sorted(known)) or 'none'}")
+    repeated = sorted(name for name in set(given) if len(given.getlist(name)) > 1)
+    if repeated:
+        raise ApiProblem(400, "repeated-parameter", f"query parameter(s) given more than once: {', '.join(repeated)}")
+
+
+def _documented_query(app: Any, path: str, method: str) -> frozenset[str]:
+    """The query parameters the OpenAPI document lists for ``method path`` (the map is built at the first call;
+    ``create_app`` sets ``app.state.query_names`` to None)."""
+    names: dict[tuple[str, str], frozenset[str]] | None = app.state.query_names
+    if names is None:
+        names = app.state.query_names = {
+            (operation_path, operation_method.upper()): frozenset(
+                parameter["name"] for parameter in operation.get("parameters", ()) if parameter["in"] == "query")
+            for operation_path, item in app.openapi()["paths"].items() for operation_method, operation in item.items()}
+    return names.get((path, method), frozenset())
+
+
 async def source_of(request: Request) -> DataSource:  # async: no thread hop per request
     source: DataSource = request.app.state.source
     return source
