@@ -44,6 +44,8 @@ CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 # Title lines a report export may put above its header (QuickBooks: report name, company, period).
 MAX_TITLE_LINES = 10
+# Lines below the header that show whether a line total and a unit price beside it agree.
+SAMPLE_LINES = 200
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     wide = codec.startswith(WIDE_CODECS)
     if not wide and _looks_binary(head):
         raise InputRefused(f"{path}: not a text CSV file (binary content)")
-    lines = _head_lines(head, codec, path, None if wide else MAX_TITLE_LINES + 2)
+    lines = _head_lines(head, codec, path, None if wide else MAX_TITLE_LINES + SAMPLE_LINES + 2)
     if not lines:
         raise InputRefused(f"{path}: the file is empty (no header, no rows)")
     if wide and _looks_binary("\n".join(lines).encode("utf-8", "replace")):
@@ -129,6 +131,8 @@ def _layout_below_titles(path: Path, lines: list[str], codec: str, delimiters: t
     best: tuple[int, int, str, list[str], _Resolution] | None = None
     for position, line in enumerate(lines[:MAX_TITLE_LINES + 1]):
         delimiter, header, resolution = _split_header(line, delimiters, column_map)
+        if resolution.price_beside_total is not None and not resolution.missing and len(resolution.problems) == 1:
+            resolution = resolution.settled_by(lines[position + 1:position + 1 + SAMPLE_LINES], delimiter)
         if resolution.complete:
             _refuse_duplicate_columns(path, header, list(resolution.columns), column_map)
             titles = sum(_holds_text(title, delimiter) for title in lines[:position])
@@ -181,10 +185,22 @@ class _Resolution:
     missing: list[str]
     problems: list[str]
     alternatives: list[str]
+    price_beside_total: int | None = None
 
     @property
     def complete(self) -> bool:
         return not self.missing and not self.problems
+
+    def settled_by(self, lines: list[str], delimiter: str) -> _Resolution:
+        """The doubt between a line total and a unit price settled by the lines below the header (the last one
+        left out: the head may cut it): the line total when they agree, else the doubt with the example."""
+        if "quantity" not in self.columns:
+            return self
+        rows = csv.reader(lines[:-1] if len(lines) > 1 else lines, delimiter=delimiter)
+        found = column_detection.disagreement(rows, self.columns, cast(int, self.price_beside_total))
+        if found is None:
+            return dataclasses.replace(self, problems=[], alternatives=[], price_beside_total=None)
+        return dataclasses.replace(self, problems=[f"{self.problems[0]}: {found}"])
 
     def refusal(self, header: list[str], column_map: dict[str, str]) -> str:
         """What is missing or in doubt, the header, and a --map to paste (COLUMN where nothing fits)."""
@@ -227,7 +243,8 @@ def _resolve_columns(header: list[str], column_map: dict[str, str]) -> _Resoluti
     money = "revenue" if "revenue" in columns or "revenue" in column_map else "price"
     missing = [name for name in (*column_detection.VALUE_COLUMNS, money)
                if name not in columns and not (name == "quantity" and constant is not None)]
-    return _Resolution(columns, constant, missing, detection.problems, detection.alternatives)
+    return _Resolution(columns, constant, missing, detection.problems, detection.alternatives,
+                       detection.price_beside_total)
 
 
 def _refuse_duplicate_columns(path: Path, header: list[str], required: list[str], column_map: dict[str, str]) -> None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+import csv_values
 
 # Known header names, compared by ``header_key`` (lower-case letters and digits, accents dropped); tiers in
 # order of preference: a column of an earlier tier wins over columns of later ones.
@@ -72,6 +75,7 @@ class Detection:
     columns: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     alternatives: list[str] = field(default_factory=list)
+    price_beside_total: int | None = None  # the one unit-price column beside the one line-total column
 
 
 def candidates(header: list[str], value: str) -> list[int]:
@@ -123,8 +127,34 @@ def _take_money(detection: Detection, header: list[str]) -> None:
         detection.columns["revenue"] = totals[0]
         detection.alternatives.extend(f"price={header[index]}" for index in prices)
         detection.alternatives.extend(f"revenue={header[index]}" for index in totals[1:])
+        if len(prices) == len(totals) == 1:
+            detection.price_beside_total = prices[0]
     elif prices or totals:
         _take_one(detection, header, "price" if prices else "revenue")
+
+
+def disagreement(rows: Iterable[list[str]], columns: dict[str, int], price: int) -> str | None:
+    """Whether a line total and a unit price beside it tell the same revenue on the sample ``rows``: None when
+    quantity x price is the total, to the cent the price was rounded to, on every row where all three read
+    (and there is one); else the first row where they do not, as a sentence.
+
+    When they agree the line total is taken (the contract's revenue: the line total as given), whatever the
+    rest of the file holds; a disagreement in the sample leaves the choice to the user."""
+    width = 1 + max(*columns.values(), price)
+    sample = [row for row in rows if len(row) >= width]
+    amounts = [row[index] for row in sample for index in (price, columns["revenue"])]
+    decimal_comma = csv_values.uses_decimal_comma(amounts)
+    compared = 0
+    for row in sample:
+        quantity = csv_values.parse_quantity(row[columns["quantity"]], decimal_comma)
+        unit = csv_values.parse_money(row[price], decimal_comma)
+        total = csv_values.parse_money(row[columns["revenue"]], decimal_comma)
+        if quantity is None or unit is None or total is None:
+            continue
+        if abs(quantity * unit - total) > max(Decimal("0.01"), abs(quantity) * Decimal("0.005")):
+            return f"{quantity} x {row[price].strip()} is not {row[columns['revenue']].strip()} on one line"
+        compared += 1
+    return None if compared else "no line shows whether they agree"
 
 
 def _names(header: list[str], positions: list[int]) -> str:

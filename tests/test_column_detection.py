@@ -133,3 +133,36 @@ def test_title_lines_and_a_doubtful_header_name_the_doubt(tmp_path):
 
     with pytest.raises(InputRefused, match=r"the header below 1 title line\(s\): the line total could be any of"):
         detect_layout(path, "utf-8", {})
+
+
+def test_a_line_total_that_agrees_with_the_unit_price_is_taken(tmp_path):
+    """QuickBooks' 'Sales Price' and 'Amount': quantity x price is the amount on every line, so the line total
+    (the revenue as given) is taken without a doubt; lines without numbers (a section's name) show nothing."""
+    path = write(tmp_path, "Date,Product/Service,Qty,Sales Price,Amount", "Design,,,,\n"
+                 "03/05/2024,Design,3,75.00,225.00\n03/12/2024,Rocks,3,3.33,10.00\n03/13/2024,Rocks,-1,12.50,-12.50\n"
+                 "03/14/2024,Rocks,1,12.50,12.")
+
+    assert found(detect_layout(path, "utf-8", {}))["revenue"] == "Amount"
+
+
+def test_agreement_is_read_with_the_files_decimal_comma(tmp_path):
+    path = write(tmp_path, FRENCH + ";Montant", "01/03/2024;Café;2;5,40;10,80\n02/03/2024;Thé;1;1 250,00;1 250,00\n")
+
+    assert found(detect_layout(path, "utf-8", {}))["revenue"] == "Montant"
+
+
+def test_a_line_total_that_disagrees_refuses_with_the_line(tmp_path):
+    """Kaggle's PRICEEACH is capped at 100: 41 x 100 is not the 5205.27 sold."""
+    header = "ORDERNUMBER,QUANTITYORDERED,PRICEEACH,SALES,ORDERDATE,PRODUCTCODE"
+    path = write(tmp_path, header, "10107,30,95.7,2871,2/24/2003 0:00,S10_1678\n"
+                                   "10134,41,100,5205.27,7/1/2003 0:00,S10_1949\n"
+                                   "10145,45,83.26,3746.7,8/25/2003 0:00,S10_4698\n")
+
+    with pytest.raises(InputRefused, match=r"need not agree \(discounts, tax, capped prices\): 41 x 100 is not 5205.27 "
+                                           r'on one line .*revenue=SALES" \(or price=PRICEEACH\)'):
+        detect_layout(path, "utf-8", {})
+
+
+def test_without_a_line_to_compare_the_doubt_stays(tmp_path):
+    with pytest.raises(InputRefused, match=r"need not agree .*: no line shows whether they agree"):
+        detect_layout(write(tmp_path, "Date,Item,Qty,Unit Price,Amount", "2024-03-01,Tea,,,\n"), "utf-8", {})

@@ -106,9 +106,9 @@ EXPORT_CASES = [
            date(2024, 3, 1), date(2024, 3, 14),
            products=frozenset({"Kaffeebohnen Bio 1kg", 'Tasse "Größe L"', "Espressomaschine", "Grüner Tee"})),
     # QuickBooks report: three title lines above the header, a TOTAL line and a footer line after the sales
-    # (rejected as summary rows, 2 of 22); 10 x 2 Design lines and 9 x 2 Rocks lines, hand-added: 20 x 75.00 +
-    # 18 x 12.50, and a refund of one Rocks.
-    Export("quickbooks_product_detail.csv", ("--map", "revenue=Amount"), 20, total("1500.00", "225.00", "-12.50"),
+    # (rejected as summary rows, 2 of 22); Amount is Qty x Sales Price, so taken; 10 Design lines of 20 in all
+    # and 9 Rocks lines of 18, hand-added: 20 x 75.00 + 18 x 12.50, and a refund of one Rocks.
+    Export("quickbooks_product_detail.csv", (), 20, total("1500.00", "225.00", "-12.50"),
            date(2024, 3, 1), date(2024, 3, 20), rejected={"summary_row": 2}, reject_lines=(26, 29)),
     # Stripe balance report: no product or quantity column; a refund is a negative gross (quantity -1).
     Export("stripe_balance_itemized.csv", ("--map", "quantity=1,revenue=gross"), 3,
