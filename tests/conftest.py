@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import psycopg2
 import psycopg2.extensions
 import pytest
@@ -29,6 +30,11 @@ import processes  # noqa: E402
 import db  # noqa: E402
 import main  # noqa: E402
 from autosight import citus, scratch  # noqa: E402
+
+# The properties are about values, not speed: Hypothesis's default 200 ms deadline per example fails a test whose
+# example was descheduled or paused by a garbage collection on a loaded CI machine ("Unreliable test timings").
+hypothesis.settings.register_profile("autosight", deadline=None)
+hypothesis.settings.load_profile("autosight")
 
 CITUS_TEST_SHARDS = 4  # per distributed table, in the tests' own databases (Citus's default is 32)
 CITUS_SEQUENTIAL = "-c citus.multi_shard_modify_mode=sequential"
