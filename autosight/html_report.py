@@ -78,7 +78,7 @@ def render_report_html(report: dict[str, Any]) -> str:
     ]
     body = "\n".join(section for section in sections if section)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head>"
             f'<body><div class="page">\n{body}\n</div></body></html>\n')
 

@@ -139,3 +139,21 @@ def test_a_bidi_override_in_a_file_name_does_not_reorder_the_text_around_it(page
 def _css_string(text: str) -> str:
     """``text`` as a CSS string literal (attribute selectors), whatever it holds."""
     return '"' + "".join(f"\\{ord(char):x} " for char in text) + '"'
+
+
+def test_the_served_report_html_is_styled_and_holds_its_width(page, server):
+    """The dashboard links the latest report.html: served with the dashboard's policy (style-src 'self'), its
+    inline stylesheet was blocked and it showed unstyled (the hostile names' table 3,201 px wide); its own policy
+    lets its stylesheet apply and still runs no script and fetches nothing."""
+    width = page.viewport_size["width"]
+    page.problems.clear()
+    page.requests.clear()
+    answer = page.goto(f"{server}/api/v1/report.html")
+    page.wait_for_load_state("load")
+    policy = answer.headers["content-security-policy"]
+
+    assert page.problems == []
+    assert page.requests == [f"{server}/api/v1/report.html"]
+    assert page.evaluate("getComputedStyle(document.querySelector('.page')).maxWidth") == "800px"
+    assert page_width(page) <= width
+    assert "default-src 'none'" in policy and "script-src" not in policy

@@ -47,7 +47,8 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """Plain ASGI middleware (no per-request task switch) adding SECURITY_HEADERS to every response."""
+    """Plain ASGI middleware (no per-request task switch) adding SECURITY_HEADERS to every response that does not
+    set its own (report.html sets a policy that lets its inline stylesheet apply)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,7 +60,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(header for header in SECURITY_HEADERS if header[0] not in present)]
             await send(message)
         await self.app(scope, receive, send_with_headers)
 

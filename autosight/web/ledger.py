@@ -20,6 +20,10 @@ from autosight.web.routes import Limit, Offset, Source
 
 REPORT_NAME = "report.json"
 REPORT_HTML_NAME = "report.html"
+# report.html is one self-contained file: an inline stylesheet and inline SVG, no script, nothing to fetch. The
+# dashboard's policy (style-src 'self') would leave it unstyled; this one lets its own <style> apply, nothing else.
+REPORT_HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+                      "base-uri 'none'; form-action 'none'")
 
 
 class LedgerFile(BaseModel):
@@ -131,7 +135,8 @@ def build_router(output_dir: FilePath) -> APIRouter:
                                  "content": {"text/html": {"schema": {"type": "string"}}}},
                            **problem_responses(401, 404)})
     def latest_report_html() -> Response:
-        return Response(_read_output(output_dir / REPORT_HTML_NAME), media_type="text/html; charset=utf-8")
+        return Response(_read_output(output_dir / REPORT_HTML_NAME), media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": REPORT_HTML_POLICY})
 
     return router
 
