@@ -437,7 +437,8 @@ def _output_steps(settings: Settings, analysis: AnalysisResult, quality: DataQua
     output_dir = settings.output_dir
     with timed_step(log, "charts") as counts:
         drawn = [_draw_if_changed(output_dir / "revenue.png", "draw_revenue_chart", analysis.daily, forecast,
-                                  settings.ma_window, currency=settings.currency),
+                                  settings.ma_window, currency=settings.currency,
+                                  lead_in=analysis.lead_in(settings.ma_window)),
                  _draw_if_changed(output_dir / "products.png", "draw_products_chart", analysis.products,
                                   period=analysis.period, currency=settings.currency)]
         counts.update(drawn=sum(drawn), unchanged=len(drawn) - sum(drawn))

@@ -250,7 +250,8 @@ def _product(product: ProductPerformance) -> dict[str, Any]:
 
 def _trend_analysis(analysis: AnalysisResult, window: int) -> dict[str, Any]:
     counts = Counter(trend.trend for trend in analysis.trends)
-    averages = trading_day_averages([(day.revenue, day.trading) for day in analysis.daily], window)
+    averages = trading_day_averages([(day.revenue, day.trading) for day in analysis.daily], window,
+                                    analysis.lead_in(window))
     return {
         "thresholds": {"strong_growth_pct": _number(analysis.strong_growth_pct)},
         "moving_average_window": window,

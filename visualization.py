@@ -65,10 +65,12 @@ def draw_revenue_chart(
     moving_average_window: int,
     *,
     currency: str | None = None,
+    lead_in: Sequence[Decimal] = (),
 ) -> None:
     """Write the daily revenue chart (trading days, closed days shaded, moving average, best/worst trading day,
-    the week-ahead forecast band and the next-trading-day forecast) to ``path``."""
-    _save(build_revenue_figure(daily, forecast, moving_average_window, currency=currency), path)
+    the week-ahead forecast band and the next-trading-day forecast) to ``path``. ``lead_in``: revenues of the
+    trading days before ``daily``, where the moving average of a short period starts."""
+    _save(build_revenue_figure(daily, forecast, moving_average_window, currency=currency, lead_in=lead_in), path)
 
 
 def draw_products_chart(
@@ -93,6 +95,7 @@ def build_revenue_figure(
     moving_average_window: int,
     *,
     currency: str | None = None,
+    lead_in: Sequence[Decimal] = (),
 ) -> Figure:
     """The revenue chart as a figure, kept apart from saving so tests can measure where everything landed."""
     if moving_average_window < 1:
@@ -103,7 +106,7 @@ def build_revenue_figure(
     if not daily:
         _draw_no_data(axes, "Daily revenue")
     else:
-        _draw_revenue(axes, daily, forecast, moving_average_window, currency)
+        _draw_revenue(axes, daily, forecast, moving_average_window, currency, lead_in)
         legend = figure.legend(loc="lower center", ncols=2, frameon=False, fontsize=LEGEND_FONT_SIZE,
                                borderaxespad=LAYOUT_PAD_POINTS / LEGEND_FONT_SIZE)
     _fit_layout(figure, axes, legend)
@@ -227,9 +230,10 @@ class _MoneyFormatter(ticker.Formatter):
 # --- revenue chart -------------------------------------------------------------------------------------
 
 
-def _trading_day_average_line(trading: Sequence[run_results.DailyRevenue], window: int) -> list[float]:
+def _trading_day_average_line(trading: Sequence[run_results.DailyRevenue], window: int,
+                              lead_in: Sequence[Decimal]) -> list[float]:
     """report.json's moving average of the trading days drawn (NaN, a gap, before the first full window)."""
-    averages = trading_day_averages([(entry.revenue, True) for entry in trading], window)
+    averages = trading_day_averages([(entry.revenue, True) for entry in trading], window, lead_in)
     return [float("nan") if average is None else float(average) for average in averages]
 
 
@@ -239,6 +243,7 @@ def _draw_revenue(
     forecast: run_results.Forecast | None,
     window: int,
     currency: str | None,
+    lead_in: Sequence[Decimal],
 ) -> None:
     """Compose the revenue chart; each element has its own helper so the layout rules stay readable.
 
@@ -250,8 +255,9 @@ def _draw_revenue(
     short = len(daily) <= SHORT_HISTORY_DAYS
     _plot_series(axes, days, revenues, color=DAILY_COLOR, linewidth=1.2, marker="o" if short else None, markersize=4,
                  label="Daily revenue", zorder=3)
-    if window > 1 and len(days) >= window:  # a 1-day average would only repeat the daily line
-        _plot_series(axes, days, _trading_day_average_line(trading, window), color=AVERAGE_COLOR, linewidth=2.2,
+    if window > 1 and len(lead_in) + len(days) >= window:  # a 1-day average would only repeat the daily line
+        _plot_series(axes, days, _trading_day_average_line(trading, window, lead_in), color=AVERAGE_COLOR,
+                     linewidth=2.2,
                      label=f"{window}-trading-day moving average", zorder=4)
     axes.axhline(0, color="gray", linewidth=0.8, zorder=1)
     last_day = daily[-1].day

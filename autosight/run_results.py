@@ -145,6 +145,11 @@ class AnalysisResult:
     # Daily revenue of the period's top products over ``history``'s days (same order): the per-product forecasts.
     product_histories: dict[str, list[Decimal]] = field(default_factory=dict)
 
+    def lead_in(self, window: int) -> list[Decimal]:
+        """Revenues of the last ``window`` - 1 trading days before the period: where its moving average starts."""
+        trading = [day.revenue for day in self.history[:len(self.history) - len(self.daily)] if day.trading]
+        return trading[len(trading) - window + 1:] if window > 1 else []
+
     @cached_property
     def summary(self) -> TradingSummary:
         """Counts, average, best and worst over the period's trading days (ties go to the earliest day), and

@@ -235,16 +235,18 @@ def _date_range(item: str, source: str) -> list[date]:
     return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
-def trading_day_averages(revenues: Sequence[tuple[Decimal, bool]], window: int) -> list[Decimal | None]:
+def trading_day_averages(revenues: Sequence[tuple[Decimal, bool]], window: int,
+                         lead_in: Sequence[Decimal] = ()) -> list[Decimal | None]:
     """The moving-average line of the charts, one value per calendar day given as (revenue, is trading day):
     the exact mean of the last ``window`` trading days up to that day; None on closed days and before the
-    first full window.
+    first full window. ``lead_in``: the revenues of the trading days before the first day (a report of the last
+    10 days still has the line from its first day, from the days before it).
 
     Computed here once: report.json carries it per day, revenue.png draws it and the dashboard reads it from
     the API, so that the three always show the same line.
     """
     averages: list[Decimal | None] = []
-    recent: deque[Decimal] = deque(maxlen=window)
+    recent: deque[Decimal] = deque(lead_in, maxlen=window)
     for revenue, trading in revenues:
         if not trading:
             averages.append(None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -12,9 +12,10 @@ import pytest
 import analysis
 import ingestion
 from analysis import PeriodFilter, analyze
-from autosight.run_results import AnalysisResult, Period
+from autosight.run_results import AnalysisResult, DataQuality, Period
 from autosight.trading_calendar import CalendarRules
 from forecasting import forecast_from_analysis
+from reporting import build_report
 
 HEADER = "sale_date,product_name,quantity,price\n"
 THRESHOLD = Decimal("20")
@@ -525,3 +526,17 @@ def test_sales_on_a_day_the_settings_call_closed_are_trading_and_warned_about(co
     # one for the listed date, one for the 4 Saturdays (03-09, 16, 23, 30) with the latest; Sundays had no sales
     assert warned == [("sales_on_closed_day", date(2024, 3, 12)), ("sales_on_closed_day", date(2024, 3, 30))]
     assert "sales on 4 Saturday(s)" in result.warnings[1].message
+
+
+def test_the_moving_average_of_a_short_report_starts_from_the_days_before_it(connection, tmp_path):
+    # The last 3 days of ONE_WEEK (06-07..06-09): with a window of 5, each day's average reaches back into the
+    # 4 days before the report (06-03..06-06), so that a --days 3 report has its line from the first day.
+    load_days(connection, tmp_path / "week.csv", ONE_WEEK)
+    result = run_with(connection, period=PeriodFilter(last_days=3))
+    revenues = [Decimal(amount) for _, amount in sorted(ONE_WEEK.items())]
+
+    assert result.lead_in(5) == revenues[:4] and result.lead_in(1) == []
+    report = build_report(result, forecast_from_analysis(result, 5), DataQuality([], 0, 0, 0, {}), "run",
+                          datetime.now(UTC))
+    assert [day["moving_average"] for day in report["trend_analysis"]["days"]] == [
+        float((sum(revenues[n:n + 5], Decimal(0)) / 5).quantize(Decimal("0.01"), ROUND_HALF_UP)) for n in (0, 1, 2)]

@@ -188,6 +188,20 @@ def test_moving_average_covers_only_full_windows_of_trading_days_and_is_exact() 
     revenues = [(Decimal("1"), True), (Decimal("2"), True), (Decimal("0"), False), (Decimal("4"), True),
                 (Decimal("-3"), True), (Decimal("0"), False)]
     assert trading_day_averages(revenues, 3) == [None, None, None, Decimal(7) / 3, Decimal(1), None]
+    # with the trading days before the first day (a short report of a longer history): full from the first day
+    assert trading_day_averages(revenues, 3, [Decimal(10), Decimal(20)]) == [
+        Decimal(31) / 3, Decimal(23) / 3, None, Decimal(7) / 3, Decimal(1), None]
+
+
+def test_the_moving_average_of_a_short_period_starts_with_its_first_day() -> None:
+    # 3 days drawn, window 5, and the 4 trading days before them given: the line has a point on every day.
+    daily = history(3)
+    lead_in = [Decimal(100), Decimal(200), Decimal(300), Decimal(400)]
+    figure = visualization.build_revenue_figure(daily, None, 5, lead_in=lead_in)
+    average = [line for line in series_lines(figure) if line.get_color() == visualization.AVERAGE_COLOR]
+    revenues = [entry.revenue for entry in daily]
+    expected = [sum([*lead_in, *revenues][n:n + 5], Decimal(0)) / 5 for n in range(3)]
+    assert [value for _, value in points(average[0])] == [float(value) for value in expected]
 
 
 @pytest.mark.parametrize(
