@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -281,3 +282,32 @@ def test_an_unknown_or_repeated_query_parameter_is_400(environ, path, query, pro
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"].endswith(problem)
     assert documented.status_code in (200, 404)
+
+
+def test_concurrent_uploads_of_one_file_load_it_once(database_url, tmp_path):
+    """Four clients upload the same file at once: one loads it; the others find it loaded (200) or the lock
+    taken by that upload (409, Retry-After, saying that another run holds it, not blaming a batch run); one
+    ledger entry, one file in UPLOAD_DIR, nothing left in staging."""
+    rows = "".join(f"2024-01-{1 + i % 28:02d},Item {i % 50},1,1.25\n" for i in range(20_000))
+    content = CSV_HEADER + rows.encode()
+    port = free_port()
+    env = api_environment(DATABASE_URL=database_url, AUTOSIGHT_API_TOKEN=TOKEN, LOG_FILE=str(tmp_path / "api.log"),
+                          OUTPUT_DIR=str(tmp_path / "out"), UPLOAD_DIR=str(tmp_path / "uploads"))
+    process = start_api(port, tmp_path, env)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: httpx.post(f"{base}/files", headers=bearer(), timeout=120,
+                                                         files={"file": ("same.csv", content, "text/csv")}), range(4)))
+        ledger = httpx.get(f"{base}/files", timeout=30).json()
+        summary = httpx.get(f"{base}/summary", timeout=30).json()["executive_summary"]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}, statuses
+    busy = [answer for answer in answers if answer.status_code == 409]
+    assert all(answer.headers["retry-after"].isdigit() and "another run" in answer.json()["detail"] for answer in busy)
+    assert ledger["total"] == 1 and summary["total_revenue"] == 25_000.0  # 20,000 rows x 1.25
+    assert [path.name for path in (tmp_path / "uploads").iterdir() if path.is_file()] == ["same.csv"]
+    assert list((tmp_path / "uploads" / ".incoming").iterdir()) == []

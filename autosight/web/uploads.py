@@ -43,6 +43,7 @@ log = get_logger(__name__)
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,150}\.csv$", re.IGNORECASE)
 STAGING = ".incoming"
 RETRY_AFTER_SECONDS = "60"
+BUSY = "another run (a batch run, the inbox schedule or another upload) holds the lock"
 COPY_CHUNK = 1 << 20
 
 
@@ -166,8 +167,8 @@ def _ingest_locked(target: db.Target, settings: Settings, staged: Path, final: P
                 connection.close()
             placed.keep = outcome.status != "refused"
     except LockHeld:
-        _record(target, started, "busy", None, "a batch run held the lock")
-        raise ApiProblem(409, "run-in-progress", "a batch run holds the lock on the database: try again later",
+        _record(target, started, "busy", None, BUSY)
+        raise ApiProblem(409, "run-in-progress", f"{BUSY} on the database: try again later",
                          headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
     except DatabaseUnavailable as error:
         _record(target, started, "failed", None, str(error))
