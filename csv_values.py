@@ -25,6 +25,9 @@ _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?"
     r"\s*(?:Z|[+-]\d{2}:?\d{2}|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,4}T)?)$"
 )
+# Full English month names, read as their abbreviations by %b ('May' is both).
+_MONTH_NAME = re.compile(r"(?<![A-Za-z])(?:January|February|March|April|June|July|August|Sept(?:ember)?"
+                         r"|October|November|December)(?![A-Za-z])", re.IGNORECASE)
 _GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -63,6 +66,8 @@ def strip_time(text: str) -> str:
 def parse_date(text: str, fmt: str) -> date | None:
     """The date in ``text`` under ``fmt`` (separators '/', '-', '.' equivalent), or None."""
     value = _SEPARATORS.sub("/", strip_time(text))
+    if not value.replace("/", "").isdigit():
+        value = _MONTH_NAME.sub(lambda name: name.group()[:3], value)  # 'March 1, 2024' reads as 'Mar 1, 2024'
     try:
         return datetime.strptime(value, normalize_format(fmt)).date()
     except ValueError:

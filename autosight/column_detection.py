@@ -39,8 +39,8 @@ _PRICE_NAMES = ("price", "unit price", "price each", "price per unit", "lineitem
 # Line totals (quantity x unit price, after line discounts). Not 'total' or 'subtotal': an order's in
 # Shopify's export, a line's with tax in others.
 _LINE_TOTAL_NAMES = ("line total", "sales", "amount", "revenue", "net sales", "gross sales", "item total",
-                     "total price", "line amount", "extended price", "net amount", "sale dollars", "umsatz",
-                     "gesamtpreis", "betrag", "montant", "importe")
+                     "total price", "line amount", "extended price", "net amount", "sale dollars", "product sales",
+                     "umsatz", "gesamtpreis", "betrag", "montant", "importe")
 _CURRENCY_NAMES = ("currency", "currency code", "wahrung", "devise", "moneda", "valuta")
 
 VALUE_COLUMNS = ("sale_date", "product_name", "quantity")

@@ -177,8 +177,8 @@ class RowParser:
     def _money(self, row: list[str], quantity: int) -> tuple[int, Decimal, Decimal | None] | Reason:
         """(quantity, unit price, line total or None): the line total is kept as given, so revenue is exact.
 
-        With a constant quantity (`--map quantity=N`), a negative line total is a refund of N (quantity -N):
-        a payment processor's refund line has no quantity of its own to say so."""
+        A negative line total with a positive quantity is a refund of that quantity (stored as a negative
+        quantity, as returns are): Amazon's and Stripe's refund lines say so by their amount alone."""
         text = row[self._layout.columns["revenue" if self._line_total else "price"]]
         amount = self._amount(text)
         if isinstance(amount, Reason):
@@ -186,7 +186,7 @@ class RowParser:
         if self._line_total:
             if abs(amount) > self._bounds.max_line_total:
                 return Reason.LINE_TOTAL_OUT_OF_RANGE
-            if amount < 0 and self._layout.quantity_constant is not None:
+            if amount < 0 < quantity:
                 quantity = -quantity
             return _price_from_line_total(amount, quantity)
         if amount < 0:

@@ -110,6 +110,11 @@ EXPORT_CASES = [
     # and 9 Rocks lines of 18, hand-added: 20 x 75.00 + 18 x 12.50, and a refund of one Rocks.
     Export("quickbooks_product_detail.csv", (), 20, total("1500.00", "225.00", "-12.50"),
            date(2024, 3, 1), date(2024, 3, 20), rejected={"summary_row": 2}, reject_lines=(26, 29)),
+    # Amazon Payments date range report: 7 title lines, 'Mar 1, 2024 12:03:11 AM PST', '"1,249.00"', 'product
+    # sales' the line total; a refund line (quantity 1, -19.99) and a transfer line (no quantity, line 20).
+    Export("amazon_date_range_report.csv", (), 11,
+           total("39.98", "9.99", "74.97", "1249.00", "19.99", "-19.99", "24.99", "39.96", "1249.00", "49.98", "19.99"),
+           date(2024, 3, 1), date(2024, 3, 13), rejected={"bad_quantity": 1}, reject_lines=(20,)),
     # Stripe balance report: no product or quantity column; a refund is a negative gross (quantity -1).
     Export("stripe_balance_itemized.csv", ("--map", "quantity=1,revenue=gross"), 3,
            total("20.00", "1050.00", "-50.00"), date(2024, 3, 1), date(2024, 3, 2)),
@@ -201,6 +206,13 @@ def test_a_refund_without_quantity_column_is_a_negative_quantity(connection):
 
     assert query(connection, "SELECT quantity, price, revenue FROM sales_with_revenue WHERE revenue < 0") == [
         (-1, Decimal("50.00"), Decimal("-50.00"))]
+
+
+def test_a_refund_line_with_a_positive_quantity_is_a_return(connection):
+    ingestion.ingest_file(connection, EXPORTS / "amazon_date_range_report.csv", options(()))
+
+    refunds = "SELECT sale_date, quantity, price, revenue FROM sales_with_revenue WHERE revenue < 0"
+    assert query(connection, refunds) == [(date(2024, 3, 5), -1, Decimal("19.99"), Decimal("-19.99"))]
 
 
 def test_rows_in_another_currency_than_the_file_column_says_are_rejected(connection):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+import csv_values
 from autosight import bounds
 from autosight.row_gate import Bounds, RawText, Reason, RowParser
 from csv_format import FileLayout
@@ -173,6 +174,19 @@ def test_a_time_with_a_zone_after_the_date_is_ignored(stamp):
     assert parse(stamp, "Tea", "1", "1.00", "")[0] == date(2024, 3, 1)
 
 
+@pytest.mark.parametrize(("text", "fmt"), [
+    ("March 1, 2024", "%b %d, %Y"), ("Mar 1, 2024 12:03:11 AM PST", "%b %d, %Y"), ("1 march 2024", "%d %b %Y"),
+    ("01-September-2024", "%d/%b/%Y"), ("Sept 1, 2024", "%b %d, %Y"),
+])
+def test_full_month_names_read_as_their_abbreviations(text, fmt):
+    parser = RowParser(LAYOUT, fmt, False, DEFAULT_BOUNDS)
+    assert parser.parse([text, "Tea", "1", "1.00", ""])[0].day == 1
+
+
+def test_may_is_one_month_name_not_two_formats():
+    assert csv_values.choose_date_format(["May 13, 2024", "March 1, 2024"]) == "%b %d, %Y"
+
+
 CURRENCY_COLUMN = FileLayout("utf-8-sig", ",", HEADER, LAYOUT.columns, currency_column=4)
 
 
@@ -193,5 +207,11 @@ def test_a_negative_line_total_with_a_constant_quantity_is_a_refund():
         date(2024, 3, 1), "Refund", -1, Decimal("50.00"), Decimal("-50.00"))
 
 
-def test_a_negative_line_total_with_a_positive_quantity_column_stays_a_negative_price():
-    assert parse("2024-03-01", "Tea", "2", "-5.00", layout=LINE_TOTALS) == Reason.NEGATIVE_PRICE
+@pytest.mark.parametrize(("quantity", "total", "expected"), [
+    ("2", "-5.00", (-2, Decimal("2.5"), Decimal("-5.00"))),  # a refund line: positive quantity, negative amount
+    ("-2", "-5.00", (-2, Decimal("2.5"), Decimal("-5.00"))),
+    ("-2", "5.00", Reason.NEGATIVE_PRICE),  # a return that brought money in: the signs contradict
+])
+def test_a_negative_line_total_is_a_refund_of_its_quantity(quantity, total, expected):
+    result = parse("2024-03-01", "Tea", quantity, total, layout=LINE_TOTALS)
+    assert (result if isinstance(result, Reason) else result[2:]) == expected
