@@ -4,6 +4,7 @@ it is, and the page keeps its layout on a desktop and on a phone."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -157,3 +158,17 @@ def test_the_served_report_html_is_styled_and_holds_its_width(page, server):
     assert page.evaluate("getComputedStyle(document.querySelector('.page')).maxWidth") == "800px"
     assert page_width(page) <= width
     assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+def test_a_click_whose_request_fails_says_so_on_the_page(page):
+    """The drill-down's request answered with a problem (here 503, the database gone): the page says so, with
+    the problem's detail; it was an unhandled rejection, and the click seemed to do nothing."""
+    detail = "the database is unreachable: \u202eslaes (try again later)"
+    page.route("**/api/v1/products/**", lambda route: route.fulfill(
+        status=503, content_type="application/problem+json",
+        body=json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": detail})))
+    page.locator("#products-table tbody tr").first.click()
+    page.wait_for_selector("#notice:not([hidden])")
+
+    assert page.locator("#notice").evaluate("node => node.textContent") == f"Could not load the product: {detail}"
+    assert [problem for problem in page.problems if "503" not in problem] == []

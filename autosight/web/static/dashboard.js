@@ -108,11 +108,19 @@ async function load() {
     if (keep) await selectProduct(state.selected); else clearProduct();
     await Promise.all([loadFiles(), loadRuns()]);
   } catch (error) {
-    if (error instanceof Unauthorized) { askToken(); return; }
-    showNotice("Could not load the figures: ", true, error.message);
+    failed("the figures")(error);
   } finally {
     document.body.setAttribute("aria-busy", "false");
   }
+}
+
+/* What a failed request does (on loading, or on a click later): ask for the token, or say so on the page; a click's
+   failure is never an unhandled rejection that leaves the page as it was without a word. */
+function failed(what) {
+  return (error) => {
+    if (error instanceof Unauthorized) askToken();
+    else showNotice(`Could not load ${what}: `, true, error.message);
+  };
 }
 
 function askToken() {
@@ -201,8 +209,8 @@ function renderProducts() {
   const shown = state.showAll ? state.products : state.products.slice(0, TOP_PRODUCTS);
   const max = Math.max(1, ...state.products.map((p) => p.revenue));
   const rows = shown.map((p) => el("tr", { class: `clickable${p.product === state.selected ? " selected" : ""}`, tabindex: "0",
-    "data-product": p.product, onclick: () => selectProduct(p.product),
-    onkeydown: (event) => { if (event.key === "Enter") selectProduct(p.product); } },
+    "data-product": p.product, onclick: () => selectProduct(p.product).catch(failed("the product")),
+    onkeydown: (event) => { if (event.key === "Enter") selectProduct(p.product).catch(failed("the product")); } },
   el("td", { class: "num" }, String(p.rank)),
   el("td", { class: "name", title: p.product }, p.product),
   el("td", { class: "num" }, p.quantity.toLocaleString("en-US")),
@@ -242,7 +250,7 @@ async function selectProduct(name) {
 async function loadFiles() {
   const files = await getJson("/files", new URLSearchParams({ limit: "50" }));
   const rows = files.items.map((f) => el("tr", { class: f.rows_rejected ? "clickable" : "", "data-file": String(f.file_id),
-    onclick: () => { if (f.rows_rejected) showRejects(f, 0); } },
+    onclick: () => { if (f.rows_rejected) showRejects(f, 0).catch(failed("the rejected rows")); } },
   el("td", { class: "name", title: f.source_path }, f.source_path.split("/").pop()),
   el("td", {}, el("span", { class: `status ${f.status}` }, f.status)),
   el("td", { class: "num" }, f.rows_read.toLocaleString("en-US")),
@@ -339,8 +347,9 @@ document.addEventListener("DOMContentLoaded", () => {
     load();
   });
   $("more-products").addEventListener("click", () => { state.showAll = !state.showAll; renderProducts(); });
-  $("rejects-prev").addEventListener("click", () => showRejects(state.rejects.file, Math.max(0, state.rejects.offset - REJECTS_PAGE)));
-  $("rejects-next").addEventListener("click", () => showRejects(state.rejects.file, state.rejects.offset + REJECTS_PAGE));
+  const page = (offset) => showRejects(state.rejects.file, offset).catch(failed("the rejected rows"));
+  $("rejects-prev").addEventListener("click", () => page(Math.max(0, state.rejects.offset - REJECTS_PAGE)));
+  $("rejects-next").addEventListener("click", () => page(state.rejects.offset + REJECTS_PAGE));
   let resize = null;
   window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(load, 250); });
   load();
