@@ -288,6 +288,10 @@ def _shade_closed_days(axes: Axes, daily: Sequence[run_results.DailyRevenue],
               and not (long_history and entry.closed_reason in RECURRING_CLOSURES)]
     if forecast is not None and not long_history:
         closed += [entry.day for entry in forecast.week if entry.closed]
+        if forecast.day is not None and forecast.week and forecast.day > forecast.week[-1].day:
+            # a listed closure beyond the week: closed up to the reopening, the headline's day
+            last = forecast.week[-1].day
+            closed += [last + timedelta(days=n) for n in range(1, (forecast.day - last).days)]
     if not closed:
         return
     spans = [(mdates.date2num(day) - 0.5, 1.0) for day in closed]

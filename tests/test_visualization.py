@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 import visualization
-from autosight.run_results import DailyRevenue, Forecast, Period, ProductPerformance
+from autosight.run_results import DailyRevenue, Forecast, ForecastDay, Period, ProductPerformance
 from autosight.trading_calendar import trading_day_averages
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -163,6 +164,19 @@ def test_closed_days_are_shaded_not_drawn_as_dips() -> None:
     assert min(heights) == 500 and len(heights) == 13
     assert [collection.get_label() for collection in figure.axes[0].collections if collection.get_label() == "Closed"]
     assert figure.axes[0].get_ylabel() == "Revenue (EUR)"
+
+
+def test_a_closure_ahead_beyond_the_week_is_shaded_up_to_the_reopening() -> None:
+    # Two weeks of trading days, then closed (listed) for 19 days: the week ahead is closed and the headline is for
+    # day 20 after the last; days 1..19 are all shaded, not only the week's 7.
+    daily = [DailyRevenue(START + timedelta(days=i), Decimal(500 + i), 1, 1) for i in range(14)]
+    last = daily[-1].day
+    week = [ForecastDay(last + timedelta(days=n), Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), closed=True)
+            for n in range(1, 8)]
+    forecast = dataclasses.replace(forecast_after(daily), day=last + timedelta(days=20), week=week)
+    figure = visualization.build_revenue_figure(daily, forecast, 5)
+    [band] = [collection for collection in figure.axes[0].collections if collection.get_label() == "Closed"]
+    assert len(band.get_paths()) == 19
 
 
 def test_long_names_are_shortened_in_the_middle_and_whitespace_collapsed() -> None:
