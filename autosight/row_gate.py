@@ -105,12 +105,15 @@ class RowParser:
         self._dates: dict[str, date | None] = {}
         self._line_total = "revenue" in layout.columns
         self._currency_column = layout.currency_column
+        self._in_currency = True  # the row's currency, by its currency column (or the last non-blank one above)
         self._used = sorted({*layout.columns.values(), *([] if layout.currency_column is None
                                                            else [layout.currency_column])})
 
     def parse(self, row: list[str]) -> SaleRow | Reason:
         if len(row) != len(self._header):
             return Reason.WRONG_FIELD_COUNT
+        if self._currency_column is not None:
+            self._note_currency(row[self._currency_column])
         parsed = self._parse_values(row)
         # A repeated header or a summary line never parses as a sale, so only rows that fail are looked at again.
         if isinstance(parsed, Reason):
@@ -133,21 +136,21 @@ class RowParser:
         quantity = self._quantity(row)
         if isinstance(quantity, Reason):
             return quantity
-        if self._currency_column is not None and not self._in_currency(row[self._currency_column]):
+        if not self._in_currency:
             return Reason.WRONG_CURRENCY
         money = self._money(row, quantity)
         if isinstance(money, Reason):
             return money
         return (sale_date, product, *money)
 
-    def _in_currency(self, text: str) -> bool:
-        """A currency column's value is blank (a Shopify order's later lines) or names CURRENCY ('usd', '$'); a value
+    def _note_currency(self, text: str) -> None:
+        """Whether this row is in CURRENCY, by its currency column: a value naming CURRENCY ('USD', 'usd', '$'); a
+        blank one takes the line above's (a Shopify order's later lines), the first lines' being CURRENCY. A value
         naming no currency AutoSight knows cannot be checked, and is not taken for CURRENCY."""
         value = text.strip()
-        if not value:
-            return True
-        named = csv_values.currencies_named(value.upper())
-        return named is not None and self._bounds.currency in named
+        if value:
+            named = csv_values.currencies_named(value.upper())
+            self._in_currency = named is not None and self._bounds.currency in named
 
     def _quantity(self, row: list[str]) -> int | Reason:
         if self._layout.quantity_constant is not None:

@@ -230,7 +230,7 @@ def test_rows_in_another_currency_than_the_file_column_says_are_rejected(connect
 def test_the_currency_column_must_name_the_configured_currency(connection):
     eur = ingestion.LoadOptions(bounds=Bounds(currency="EUR"))
 
-    with pytest.raises(ingestion.RowsRefused, match="wrong_currency 3"):
+    with pytest.raises(ingestion.RowsRefused, match="wrong_currency 5"):
         ingestion.ingest_file(connection, EXPORTS / "shopify_orders.csv", eur)
 
 
@@ -238,3 +238,16 @@ def test_an_export_with_a_doubtful_column_is_refused_with_a_map_to_paste(connect
     with pytest.raises(InputRefused, match=r'--map "sale_date=Date,product_name=Item,quantity=Qty,'
                                            r'revenue=Gross Sales" \(or revenue=Net Sales\)'):
         ingestion.ingest_file(connection, EXPORTS / "square_item_sales.csv", options(()))
+
+
+def test_an_order_in_another_currency_is_rejected_on_all_its_lines(connection, tmp_path):
+    """Order #1001 in EUR in a USD file: its second line, whose Currency is blank, is in EUR too."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes((EXPORTS / "shopify_orders.csv").read_bytes().replace(b",USD,", b",EUR,", 1))
+    lenient = ingestion.LoadOptions(reject_threshold_pct=Decimal("50"))
+
+    outcome = ingestion.ingest_file(connection, path, lenient)
+
+    assert (outcome.rows_loaded, outcome.rejections_by_reason) == (3, {"wrong_currency": 2})
+    assert query(connection, "SELECT line_no FROM rejected_rows ORDER BY 1") == [(2,), (3,)]
+    assert query(connection, "SELECT sum(revenue) FROM sales_with_revenue") == [(total("1250.00", "18.00", "0.00"),)]

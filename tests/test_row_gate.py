@@ -215,3 +215,14 @@ def test_a_negative_line_total_with_a_constant_quantity_is_a_refund():
 def test_a_negative_line_total_is_a_refund_of_its_quantity(quantity, total, expected):
     result = parse("2024-03-01", "Tea", quantity, total, layout=LINE_TOTALS)
     assert (result if isinstance(result, Reason) else result[2:]) == expected
+
+
+def test_a_blank_currency_is_the_line_aboves():
+    """Shopify writes an order's currency on its first line only: the later lines are in the same currency."""
+    parser = RowParser(CURRENCY_COLUMN, "%Y-%m-%d", False, DEFAULT_BOUNDS)
+    currencies = ["", "USD", "", "EUR", "", " ", "usd", ""]
+
+    results = [parser.parse(["2024-03-01", "Tea", "1", "1.00", currency]) for currency in currencies]
+
+    assert [result if isinstance(result, Reason) else "ok" for result in results] == [
+        "ok", "ok", "ok", Reason.WRONG_CURRENCY, Reason.WRONG_CURRENCY, Reason.WRONG_CURRENCY, "ok", "ok"]
