@@ -135,7 +135,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         strong_growth_pct=_non_negative(env, "STRONG_GROWTH_PCT", "20"),
         ma_window=_positive_int(env, "MA_WINDOW", 5),
         reject_threshold_pct=_percentage(env, "REJECT_THRESHOLD_PCT", "10"),
-        backtest_days=_positive_int(env, "BACKTEST_DAYS", 14),
+        # at least forecasting.MIN_SELECTION_ERRORS: with fewer one-step errors no model is ever chosen, and the
+        # headline would stay the seed's moving average for good
+        backtest_days=_whole_number(env, "BACKTEST_DAYS", 14, 3, 3660),
         connect_retries=_positive_int(env, "CONNECT_RETRIES", 3),
         connect_retry_delay=float(_non_negative(env, "CONNECT_RETRY_DELAY", "1")),
         closed_weekdays=parse_closed_weekdays(text("CLOSED_WEEKDAYS")),

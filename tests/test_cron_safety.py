@@ -187,6 +187,7 @@ def test_log_file_that_cannot_be_written_exits_73(run_main, tmp_path):
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("MA_WINDOW", "abc", "MA_WINDOW: 'abc' is not a whole number of at least 1"),
+    ("BACKTEST_DAYS", "2", "BACKTEST_DAYS: '2' is not a whole number between 3 and 3660"),
     ("CONNECT_RETRY_DELAY", "-1", "CONNECT_RETRY_DELAY: -1 is negative"),
     ("STRONG_GROWTH_PCT", "-5", "STRONG_GROWTH_PCT: -5 is negative"),
     ("DATABASE_URL", "postgresql://host/db?nonsense=1", "DATABASE_URL is not a valid libpq connection URI"),
