@@ -311,3 +311,15 @@ def test_concurrent_uploads_of_one_file_load_it_once(database_url, tmp_path):
     assert ledger["total"] == 1 and summary["total_revenue"] == 25_000.0  # 20,000 rows x 1.25
     assert [path.name for path in (tmp_path / "uploads").iterdir() if path.is_file()] == ["same.csv"]
     assert list((tmp_path / "uploads" / ".incoming").iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/summary", "/api/v1/files", "/", "/static/dashboard.js"])
+def test_head_is_get_without_the_body(environ, path):
+    """A monitor's `curl -I` got 405 from every API endpoint."""
+    with api_client(environ) as client:
+        got = client.get(path)
+        head = client.head(path)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == got.headers["content-length"]

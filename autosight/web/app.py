@@ -67,6 +67,23 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """HEAD is GET without its body (RFC 9110 9.3.2; every general-purpose server supports both): a monitor's
+    ``curl -I /healthz`` got 405. The headers, Content-Length included, are the GET's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            await send({**message, "body": b""} if message["type"] == "http.response.body" else message)
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_reads: bool) -> FastAPI:
     """The application; ``token_for_reads`` when it listens beyond loopback."""
     schemas = ReportSchemas()
@@ -108,6 +125,7 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
         app.add_middleware(CORSMiddleware, allow_origins=list(web.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     return app
 
 
