@@ -14,6 +14,9 @@ import httpx
 import pytest
 from api_helpers import PROJECT_DIR, TOKEN, api_client, api_environment, bearer, free_port, run_main, start_api
 
+import errors
+from autosight.web.config import load_web_config
+
 CSV_HEADER = b"sale_date,product_name,quantity,price\n"
 READ_PATHS = ["/api/v1/summary", "/api/v1/days", "/api/v1/products", "/api/v1/forecast", "/api/v1/files",
               "/api/v1/runs", "/api/v1/report", "/healthz"]
@@ -323,3 +326,15 @@ def test_head_is_get_without_the_body(environ, path):
     assert head.content == b""
     assert head.headers["content-type"] == got.headers["content-type"]
     assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_cors_origins_are_taken_as_browsers_send_them(environ):
+    """An origin written with a trailing slash never matched the browser's Origin header, and CORS stayed off
+    without a word: it is taken without the slash; one with a path or without a scheme stops the server (78)."""
+    origin = {"Origin": "https://bi.example.com"}
+    with api_client({**environ, "CORS_ORIGINS": "https://bi.example.com/, http://localhost:3000"}) as client:
+        allowed = client.get("/api/v1/summary", headers=origin)
+    assert allowed.headers["access-control-allow-origin"] == "https://bi.example.com"
+    for wrong in ("https://bi.example.com/app", "bi.example.com", "https://bi.example.com?x=1"):
+        with pytest.raises(errors.ConfigError, match="CORS_ORIGINS"):
+            load_web_config({"CORS_ORIGINS": wrong})

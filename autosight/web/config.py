@@ -7,6 +7,7 @@ output settings are the shared ones.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,24 @@ def load_web_config(environ: Mapping[str, str] | None = None) -> WebConfig:
         api_token=token,
         upload_limit_bytes=(limit_mb or DEFAULT_UPLOAD_LIMIT_MB) * BYTES_PER_MB,
         upload_dir=Path(upload_dir) if upload_dir else None,
-        cors_origins=tuple(origin.strip() for origin in (text("CORS_ORIGINS") or "").split(",") if origin.strip()),
+        cors_origins=tuple(_origin(origin.strip()) for origin in (text("CORS_ORIGINS") or "").split(",")
+                           if origin.strip()),
         inbox_dir=Path(inbox) if inbox else None,
         inbox_interval_minutes=interval,
     )
+
+
+ORIGIN = re.compile(r"^https?://[^/?#@\s]+$", re.IGNORECASE)
+
+
+def _origin(text: str) -> str:
+    """An origin as browsers send it (scheme://host[:port], no path), or ``*``: "https://bi.example.com/" is
+    taken without its slash; anything else is refused, as it would never match and leave CORS silently off."""
+    origin = text.rstrip("/") if text != "*" else text
+    if origin != "*" and not ORIGIN.match(origin):
+        raise ConfigError(f"CORS_ORIGINS: '{text}' is not an origin (scheme://host[:port], e.g. "
+                          "https://bi.example.com, without a path; or *)")
+    return origin
 
 
 def _whole_number(raw: str | None, name: str, maximum: int) -> int | None:
