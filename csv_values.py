@@ -16,7 +16,7 @@ ISO_FORMAT = "%Y-%m-%d"
 # Formats tried when a file's dates are not ISO; "/", "-" and "." separate the same way.
 CANDIDATE_FORMATS = (
     "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%Y%m%d",
-    "%d/%b/%Y", "%d/%b/%y", "%b/%d/%Y", "%d %b %Y", "%b %d %Y", "%b %d, %Y",
+    "%d/%b/%Y", "%d/%b/%y", "%b/%d/%Y", "%b/%d/%y", "%d %b %Y", "%b %d %Y", "%b %d, %Y",
 )
 DAY_FIRST = frozenset({"%d/%m/%Y", "%d/%m/%y"})
 MONTH_FIRST = frozenset({"%m/%d/%Y", "%m/%d/%y"})

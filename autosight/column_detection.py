@@ -34,8 +34,8 @@ _QUANTITY_NAMES = ("quantity", "qty", "quantity ordered", "quantity sold", "qty 
                    "quantite", "cantidad", "quantita")
 # Unit prices. Not 'item price': Amazon's item-price is the line's total, a shop system's the unit price.
 _PRICE_NAMES = ("price", "unit price", "price each", "price per unit", "lineitem price", "item cost", "sales price",
-                "sale price", "selling price", "einzelpreis", "preis", "stuckpreis", "prix unitaire", "prix",
-                "precio", "precio unitario")
+                "sale price", "selling price", "sold for", "einzelpreis", "preis", "stuckpreis", "prix unitaire",
+                "prix", "precio", "precio unitario")
 # Line totals (quantity x unit price, after line discounts). Not 'total' or 'subtotal': an order's in
 # Shopify's export, a line's with tax in others.
 _LINE_TOTAL_NAMES = ("line total", "sales", "amount", "revenue", "net sales", "gross sales", "item total",
@@ -123,7 +123,7 @@ def _take_money(detection: Detection, header: list[str]) -> None:
     if prices and totals:
         detection.problems.append(
             f"both a unit price ({_names(header, prices)}) and a line total ({_names(header, totals)}) are there, "
-            "and they need not agree (discounts, tax, capped prices)")
+            "and they need not agree (discounts, tax, shipping, capped prices)")
         detection.columns["revenue"] = totals[0]
         detection.alternatives.extend(f"price={header[index]}" for index in prices)
         detection.alternatives.extend(f"revenue={header[index]}" for index in totals[1:])

@@ -111,7 +111,7 @@ class RowParser:
 
     def parse(self, row: list[str]) -> SaleRow | Reason:
         if len(row) != len(self._header):
-            return Reason.WRONG_FIELD_COUNT
+            return Reason.SUMMARY_ROW if _is_short_note(row) else Reason.WRONG_FIELD_COUNT
         if self._currency_column is not None:
             self._note_currency(row[self._currency_column])
         parsed = self._parse_values(row)
@@ -218,6 +218,15 @@ def _is_summary(row: list[str], date_text: str) -> bool:
     if len(texts) <= 1:
         return True
     return date_text.strip() in ("", texts[0]) and _TOTAL_TEXT.fullmatch(texts[0]) is not None
+
+
+def _is_short_note(row: list[str]) -> bool:
+    """A row of fewer or more fields than the header that is a report's footer, not a cut or broken sale: one
+    text, of words ('3 record(s) downloaded, from ...', 'Seller ID : shop'), or a totals line."""
+    texts = [value.strip() for value in row if value.strip()]
+    if len(texts) == 1 and " " in texts[0] and any(char.isalpha() for char in texts[0]):
+        return True
+    return bool(texts) and _TOTAL_TEXT.fullmatch(texts[0]) is not None
 
 
 def product_name(text: str, max_chars: int) -> str | Reason:

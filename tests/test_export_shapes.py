@@ -251,3 +251,18 @@ def test_an_order_in_another_currency_is_rejected_on_all_its_lines(connection, t
     assert (outcome.rows_loaded, outcome.rejections_by_reason) == (3, {"wrong_currency": 2})
     assert query(connection, "SELECT line_no FROM rejected_rows ORDER BY 1") == [(2,), (3,)]
     assert query(connection, "SELECT sum(revenue) FROM sales_with_revenue") == [(total("1250.00", "18.00", "0.00"),)]
+
+
+def test_ebay_footer_lines_are_summary_rows_and_total_price_is_no_unit_price(connection):
+    """eBay's orders report: a blank first line, 'Mar-01-24' dates, '$89.99'; 'Total Price' includes shipping, so
+    it disagrees with quantity x 'Sold For' and the file asks which; two footer lines of other widths."""
+    with pytest.raises(InputRefused, match=r"1 x \$89.99 is not \$98.49 on one line.*\(or price=Sold For\)"):
+        ingestion.ingest_file(connection, EXPORTS / "ebay_orders_report.csv", options(()))
+
+    flags = ingestion.LoadOptions(column_map={"price": "Sold For"}, reject_threshold_pct=Decimal("50"))
+    outcome = ingestion.ingest_file(connection, EXPORTS / "ebay_orders_report.csv", flags)
+
+    assert (outcome.rows_loaded, outcome.rejections_by_reason) == (3, {"summary_row": 2})
+    assert query(connection, "SELECT line_no FROM rejected_rows ORDER BY 1") == [(7,), (8,)]
+    assert query(connection, "SELECT min(sale_date), sum(revenue) FROM sales_with_revenue") == [
+        (date(2024, 3, 1), total("89.99", "36.00", "11.00"))]

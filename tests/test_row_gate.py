@@ -226,3 +226,15 @@ def test_a_blank_currency_is_the_line_aboves():
 
     assert [result if isinstance(result, Reason) else "ok" for result in results] == [
         "ok", "ok", "ok", Reason.WRONG_CURRENCY, Reason.WRONG_CURRENCY, Reason.WRONG_CURRENCY, "ok", "ok"]
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    (["3 record(s) downloaded,from Mar-01-24 to Mar-31-24", "", ""], Reason.SUMMARY_ROW),  # eBay's footer
+    (["Seller ID : camerashop"], Reason.SUMMARY_ROW),
+    (["Total", "", "", "1,308.50"], Reason.SUMMARY_ROW),
+    (["2024-03-07", "Espresso Be"], Reason.WRONG_FIELD_COUNT),  # a sale cut off
+    (["2024-03-0"], Reason.WRONG_FIELD_COUNT),
+    (["2024-03-04", "Beans", " Decaf 250g", "1", "9.50", ""], Reason.WRONG_FIELD_COUNT),
+])
+def test_a_footer_of_another_width_is_a_summary_row_a_cut_sale_is_not(fields, reason):
+    assert parse(*fields) == reason
