@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -338,3 +339,15 @@ def test_cors_origins_are_taken_as_browsers_send_them(environ):
     for wrong in ("https://bi.example.com/app", "bi.example.com", "https://bi.example.com?x=1"):
         with pytest.raises(errors.ConfigError, match="CORS_ORIGINS"):
             load_web_config({"CORS_ORIGINS": wrong})
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "0999-12-31", "1000-01-01", "9999-12-31"])
+def test_a_date_the_document_allows_is_a_date_the_server_takes(environ, day):
+    """The OpenAPI pattern of from/to allowed years before 1000, which the server refused (400): a client that
+    trusts the document, schemathesis among them, got a refusal for a documented value."""
+    with api_client(environ) as client:
+        parameters = client.get("/openapi.json").json()["paths"]["/api/v1/summary"]["get"]["parameters"]
+        [pattern] = {parameter["schema"].get("pattern") or parameter["schema"]["anyOf"][0]["pattern"]
+                     for parameter in parameters if parameter["name"] in ("from", "to")}
+        answers = [client.get("/api/v1/summary", params={name: day}).status_code for name in ("from", "to")]
+    assert answers == [200 if re.match(pattern, day) else 400] * 2

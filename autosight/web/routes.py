@@ -21,7 +21,6 @@ from autosight.web.openapi_schemas import ReportSchemas
 from autosight.web.problems import ApiProblem, problem_responses
 from autosight.web.source import DataSource
 
-EARLIEST_QUERY_DATE = date(1000, 1, 1)  # keeps "to minus days" inside Python's calendar
 MAX_DAYS = 36_500
 MAX_PAGE = 1000
 SUMMARY_KEYS = ("generated_at", "period", "notes", "executive_summary")
@@ -65,7 +64,8 @@ async def source_of(request: Request) -> DataSource:  # async: no thread hop per
     return source
 
 
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+# Years 1000 to 9999, said in the OpenAPI document itself: "to minus days" stays inside Python's calendar.
+ISO_DATE = r"^[1-9]\d{3}-\d{2}-\d{2}$"
 DateText = Annotated[str | None, Query(pattern=ISO_DATE, json_schema_extra={"format": "date"})]
 
 
@@ -103,9 +103,6 @@ async def period_query(
 ) -> PeriodFilter:
     """The report period, exactly as main.py's flags choose it (clipped to the days that have data)."""
     start, end = _day("from", start_text), _day("to", end_text)
-    for name, value in (("from", start), ("to", end)):
-        if value is not None and value < EARLIEST_QUERY_DATE:
-            raise ApiProblem(400, "bad-parameter", f"{name}: {value} is before {EARLIEST_QUERY_DATE}")
     if start and end and start > end:
         raise ApiProblem(400, "bad-parameter", f"from {start} is after to {end}")
     return PeriodFilter(start, end, days)
