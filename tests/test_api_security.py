@@ -351,3 +351,33 @@ def test_a_date_the_document_allows_is_a_date_the_server_takes(environ, day):
                      for parameter in parameters if parameter["name"] in ("from", "to")}
         answers = [client.get("/api/v1/summary", params={name: day}).status_code for name in ("from", "to")]
     assert answers == [200 if re.match(pattern, day) else 400] * 2
+
+
+ROW = CSV_HEADER + b"2024-01-01,Mug,1,7.25\n"
+MALFORMED_UPLOADS = {
+    "empty-body": ({"Content-Type": "multipart/form-data; boundary=x"}, {"content": b""}, 400),
+    "no-boundary": ({"Content-Type": "multipart/form-data"}, {"content": ROW}, 400),
+    "json": ({"Content-Type": "application/json"}, {"content": b'{"file": "a.csv"}'}, 415),
+    "raw-csv": ({"Content-Type": "text/csv"}, {"content": ROW}, 415),
+    "no-content-type": ({}, {"content": ROW}, 415),
+    "two-files": ({}, {"files": [("file", ("a.csv", ROW)), ("file", ("b.csv", ROW))]}, 400),
+    "200-files": ({}, {"files": [("file", (f"f{i}.csv", ROW)) for i in range(200)]}, 400),
+    "extra-field": ({}, {"files": {"file": ("a.csv", ROW)}, "data": {"note": "x"}}, 400),
+    "wrong-field": ({}, {"files": {"upload": ("a.csv", ROW)}}, 400),
+    "file-as-text": ({"Content-Type": "multipart/form-data; boundary=b"},
+                     {"content": b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc\r\n--b--\r\n'}, 400),
+}
+
+
+def test_a_malformed_upload_is_a_problem_and_stores_nothing(environ, tmp_path):
+    """Every shape of body but one file in the field 'file' of a multipart form: 400 or 415, problem details."""
+    with api_client(environ) as client:
+        answers = {case: client.post("/api/v1/files", headers={**bearer(), **headers}, **body)
+                   for case, (headers, body, _) in MALFORMED_UPLOADS.items()}
+        entries = ledger_entries(client)
+    assert {case: answer.status_code for case, answer in answers.items()} == {
+        case: status for case, (_, _, status) in MALFORMED_UPLOADS.items()}
+    assert {answer.headers["content-type"] for answer in answers.values()} == {"application/problem+json"}
+    assert entries == 0
+    uploads = tmp_path / "uploads"
+    assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []
