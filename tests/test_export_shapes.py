@@ -266,3 +266,24 @@ def test_ebay_footer_lines_are_summary_rows_and_total_price_is_no_unit_price(con
     assert query(connection, "SELECT line_no FROM rejected_rows ORDER BY 1") == [(7,), (8,)]
     assert query(connection, "SELECT min(sale_date), sum(revenue) FROM sales_with_revenue") == [
         (date(2024, 3, 1), total("89.99", "36.00", "11.00"))]
+
+
+SHORTER_FLAGS = {
+    "superstore_bom.csv": (), "superstore_eu_semicolon.csv": (), "supermarket_semicolon_decimal_comma.csv": (),
+    "supermarket_currency_symbols.csv": (), "walmart_10k.csv": (),
+    "kaggle_cp437.csv": ("--encoding", "cp437", "--map", "product_name=PRODUCTCODE,revenue=SALES"),
+    "kaggle_excel_currency.csv": ("--encoding", "cp437", "--map", "product_name=PRODUCTCODE,revenue=SALES"),
+    "iowa_liquor.csv": ("--map", "quantity=bottles_sold"),
+    "walmart_weekly.csv": ("--map", "product_name=Store,quantity=1,revenue=Weekly_Sales"),
+}
+
+
+@pytest.mark.parametrize("case", [case for case in EXPORT_CASES if case.file in SHORTER_FLAGS],
+                         ids=lambda case: case.file.removesuffix(".csv"))
+def test_public_export_shapes_need_only_the_flags_their_names_do_not_settle(connection, case: Export):
+    """The columns the full --map names are found by their names: the same rows, rejects and revenue."""
+    outcome = ingestion.ingest_file(connection, EXPORTS / case.file, options(SHORTER_FLAGS[case.file]))
+
+    assert (outcome.status, outcome.rows_loaded, outcome.rejections_by_reason) == ("loaded", case.loaded,
+                                                                                   case.rejected)
+    assert_stored(connection, case)
