@@ -154,9 +154,9 @@ def _revenue_chart(days: list[dict[str, Any]], prediction: dict[str, Any]) -> st
     if prediction.get("lower") is not None and prediction.get("upper") is not None:
         parts.append(f'<line x1="{x(last):.1f}" x2="{x(last):.1f}" y1="{y(prediction["lower"]):.1f}" '
                      f'y2="{y(prediction["upper"]):.1f}" stroke="{GOOD}" stroke-width="6" stroke-opacity=".3"/>')
-    parts.append(f'<circle cx="{x(last):.1f}" cy="{y(prediction["value"]):.1f}" r="4" fill="{GOOD}">'
-                 f'<title>forecast {escape(str(prediction.get("date")))}: {money(prediction["value"])}</title>'
-                 "</circle>")
+    if prediction.get("date"):  # none when no trading day is ahead
+        parts.append(f'<circle cx="{x(last):.1f}" cy="{y(prediction["value"]):.1f}" r="4" fill="{GOOD}">'
+                     f'<title>forecast {escape(prediction["date"])}: {money(prediction["value"])}</title></circle>')
     parts.append(_x_labels(days, x))
     return _svg(parts, f"Daily revenue {days[0]['date']} to {days[-1]['date']}, with the forecast")
 
@@ -250,9 +250,10 @@ def _forecast_table(prediction: dict[str, Any], currency: str | None) -> str:
     rows = "".join(f'<tr><td>{escape(m["name"])}</td><td>{escape(m["description"])}</td>'
                    f'<td class="num">{money(m["value"], currency)}</td>'
                    f'<td class="num">{money(m["backtest"]["mae"])}</td></tr>' for m in prediction.get("models", []))
-    return (f'<p>Next day {escape(str(prediction.get("date")))}: <b>{money(prediction["value"], currency)}</b> by '
-            f'{escape(prediction["method"])}{escape(interval)}; the seed\'s moving average gives '
-            f'{money(prediction["moving_average"], currency)}.</p>'
+    headline = (f'Next trading day {escape(prediction["date"])}: <b>{money(prediction["value"], currency)}</b> by '
+                f'{escape(prediction["method"])}{escape(interval)}' if prediction.get("date")
+                else "No trading day ahead to forecast (no data, or every day ahead is expected closed)")
+    return (f'<p>{headline}; the seed\'s moving average gives {money(prediction["moving_average"], currency)}.</p>'
             + ('<table class="data"><tr><th>Model</th><th>How</th><th class="num">Forecast</th>'
                f'<th class="num">Backtest MAE</th></tr>{rows}</table>' if rows else ""))
 

@@ -70,6 +70,17 @@ def test_report_html_renders_with_the_network_disabled(database_url, tmp_path):
     assert title.startswith("AutoSight sales report 2024-01-01")
 
 
+def test_a_forecast_without_a_trading_day_ahead_says_so():
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    day = report["prediction"]["date"]
+    assert day is not None and f"Next trading day {day}: " in render_report_html(report)
+    report["prediction"].update(date=None, value=0.0, lower=None, upper=None)  # every weekday listed closed
+
+    html = render_report_html(report)
+
+    assert "No trading day ahead to forecast" in html and "None" not in html
+
+
 def test_files_unchanged_since_loaded_are_one_line_and_the_others_a_row_each():
     report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
     unchanged = {"path": "/inbox/sales_2025-01-01.csv", "sha256": None, "status": "unchanged", "rows_read": 0,
