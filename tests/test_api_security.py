@@ -383,3 +383,13 @@ def test_a_malformed_upload_is_a_problem_and_stores_nothing(environ, tmp_path):
     assert entries == 0
     uploads = tmp_path / "uploads"
     assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("token", ["pässwörd-0123456789abcdéf", "two words 0123456789abcdef", "tab\tinside-0123456789"],
+                         ids=["non-ascii", "space", "control"])
+def test_a_token_no_client_could_send_is_refused_at_start(token):
+    """A token with a non-ASCII letter never matched (HTTP headers are bytes; every request was 401): refused
+    at start like a short one, without printing it."""
+    with pytest.raises(errors.ConfigError, match="AUTOSIGHT_API_TOKEN") as refused:
+        load_web_config({"AUTOSIGHT_API_TOKEN": token})
+    assert token not in str(refused.value)

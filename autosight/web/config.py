@@ -52,7 +52,10 @@ def load_web_config(environ: Mapping[str, str] | None = None) -> WebConfig:
     token = text("AUTOSIGHT_API_TOKEN")
     if token is not None and len(token) < 16:
         raise ConfigError("AUTOSIGHT_API_TOKEN is shorter than 16 characters: use a long random value "
-                          "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+                          f"({TOKEN_ADVICE})")
+    if token is not None and not VISIBLE_ASCII.match(token):
+        raise ConfigError("AUTOSIGHT_API_TOKEN holds a space, a control character or a non-ASCII letter: it travels "
+                          f"in an HTTP header, where no client could send it as it is ({TOKEN_ADVICE})")
     upload_dir = text("UPLOAD_DIR")
     return WebConfig(
         api_token=token,
@@ -65,6 +68,8 @@ def load_web_config(environ: Mapping[str, str] | None = None) -> WebConfig:
     )
 
 
+VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+TOKEN_ADVICE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 ORIGIN = re.compile(r"^https?://[^/?#@\s]+$", re.IGNORECASE)
 
 
