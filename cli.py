@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
+import csv_format
+import csv_values
 from autosight import runs
 from errors import ConfigError, UsageError
 
@@ -87,8 +89,13 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     if args.map is not None:
         settings = dataclasses.replace(settings, column_map=parse_column_map(args.map))
     if args.date_format is not None:
+        try:
+            csv_values.check_date_format(args.date_format)
+        except ValueError as error:
+            raise UsageError(f"--date-format: {error}") from None
         settings = dataclasses.replace(settings, date_format=args.date_format)
     if args.encoding is not None:
+        csv_format.decoding_name(args.encoding)  # a wrong name stops the run before anything is loaded
         settings = dataclasses.replace(settings, encoding=args.encoding)
     if args.reject_threshold is not None:
         try:

@@ -41,6 +41,9 @@ WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (
 WIDE_CODECS = ("utf-16", "utf-32")
 # Control characters other than tab, LF and CR: many of them in a file's head mean it is not text.
 CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
+# The line breaks of CSV, where the csv module ends a record: not str.splitlines()'s others (U+2028, NEL, form
+# feed, ...), which would make the header found here other than the one the rows are read under.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 # Title lines a report export may put above its header (QuickBooks: report name, company, period).
 MAX_TITLE_LINES = 10
@@ -90,10 +93,17 @@ def normalize_name(name: str) -> str:
 
 
 def decoding_name(encoding: str) -> str:
-    """The codec to decode with: UTF-8 is read as utf-8-sig so that a byte-order mark is dropped."""
+    """The codec to decode with: UTF-8 is read as utf-8-sig so that a byte-order mark is dropped.
+
+    Only a codec that turns bytes into text will do: Python also names transforms (base64, hex, zlib, rot13) and
+    'undefined', which would fail on the first byte with errors of their own (an unexpected error, exit 70)."""
     try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
+        codec = codecs.lookup(encoding)
+        if not codec._is_text_encoding:  # a bytes-to-bytes or text-to-text transform
+            raise LookupError(encoding)
+        codec.incrementaldecoder().decode(b"", final=True)  # UnicodeError for 'undefined'
+        name = codec.name
+    except (LookupError, UnicodeError):
         raise UsageError(f"unknown encoding '{encoding}' (use a Python codec name such as cp1252 or latin-1)") from None
     return "utf-8-sig" if name in UTF8_NAMES else name
 
@@ -108,7 +118,7 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     codec = _wide_codec(head) or decoding_name(encoding)
     wide = codec.startswith(WIDE_CODECS)
     if not wide and _looks_binary(head):
-        raise InputRefused(f"{path}: not a text CSV file (binary content)")
+        raise InputRefused(f"{path}: not a text CSV file (binary content){_utf16_hint(head)}")
     lines = _head_lines(head, codec, path, None if wide else MAX_TITLE_LINES + SAMPLE_LINES + 2)
     if not lines:
         raise InputRefused(f"{path}: the file is empty (no header, no rows)")
@@ -348,6 +358,15 @@ def _kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
+def _utf16_hint(head: bytes) -> str:
+    """What to pass for UTF-16 text without a byte-order mark (a NUL byte beside each ASCII one), else ''."""
+    sample = head[:4096]
+    for zeros, other, name in ((sample[1::2], sample[0::2], "utf-16-le"), (sample[0::2], sample[1::2], "utf-16-be")):
+        if zeros.count(0) > len(zeros) * 0.9 and other.count(0) < len(other) * 0.1:
+            return f"; it looks like UTF-16 without a byte-order mark: pass --encoding {name}"
+    return ""
+
+
 def _looks_binary(head: bytes) -> bool:
     if head.startswith(BINARY_SIGNATURES):
         return True
@@ -356,8 +375,9 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _head_lines(head: bytes, codec: str, path: Path, count: int | None) -> list[str]:
-    """The first ``count`` (None: all) non-blank lines of the file's first HEAD_BYTES (the last may be cut),
-    decoded; the whole head is decoded all the same, so that a bad byte in it is reported here."""
+    """The first ``count`` (None: all) non-blank lines (split where CSV ends a record) of the file's first
+    HEAD_BYTES (the last may be cut), decoded; the whole head is decoded all the same, so that a bad byte in it is
+    reported here."""
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
         text = decoder.decode(head, final=False)
@@ -365,7 +385,7 @@ def _head_lines(head: bytes, codec: str, path: Path, count: int | None) -> list[
         raise _undecodable(path, head, error, codec) from None
     except UnicodeError as error:  # e.g. UTF-16 without a byte-order mark
         raise _no_byte_order(path, error, codec) from None
-    lines = (line for line in text.replace("\ufeff", "", 1).splitlines() if line.strip())
+    lines = (line for line in LINE_BREAK.split(text.replace("\ufeff", "", 1)) if line.strip())
     return list(itertools.islice(lines, count))
 
 

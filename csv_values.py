@@ -7,9 +7,10 @@ day/month swap or a mix of formats can never happen silently.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 ISO_FORMAT = "%Y-%m-%d"
@@ -17,14 +18,20 @@ ISO_FORMAT = "%Y-%m-%d"
 CANDIDATE_FORMATS = (
     "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%Y%m%d",
     "%d/%b/%Y", "%d/%b/%y", "%b/%d/%Y", "%b/%d/%y", "%d %b %Y", "%b %d %Y", "%b %d, %Y",
+    "%a, %d %b %Y",
 )
+# Formats with a month or weekday name read only values with a letter in them, and the others only values without:
+# each value is tried with its half of the formats (a file's distinct dates times every format was the cost).
+_NAMED_FORMATS = frozenset(fmt for fmt in (ISO_FORMAT, *CANDIDATE_FORMATS) if re.search("%[aAbB]", fmt))
 DAY_FIRST = frozenset({"%d/%m/%Y", "%d/%m/%y"})
 MONTH_FIRST = frozenset({"%m/%d/%Y", "%m/%d/%y"})
 _SEPARATORS = re.compile(r"[-./]")
+# A time of day after the date, with a zone: 'Z', '+02:00', '+0200' or '+02' (PostgreSQL's timestamptz), 'UTC+1', 'EST'.
 _TIME_SUFFIX = re.compile(
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?"
-    r"\s*(?:Z|[+-]\d{2}:?\d{2}|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,4}T)?)$"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?"
+    r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,4}T)?)$"
 )
+_TIME_DIRECTIVES = re.compile(r"%[HIMSpfzZTRXc]")
 # Full English month names, read as their abbreviations by %b ('May' is both).
 _MONTH_NAME = re.compile(r"(?<![A-Za-z])(?:January|February|March|April|June|July|August|Sept(?:ember)?"
                          r"|October|November|December)(?![A-Za-z])", re.IGNORECASE)
@@ -45,6 +52,10 @@ _SYMBOL_CURRENCIES = {"€": frozenset({"EUR"}), "£": frozenset({"GBP"}), "¥":
                       "₺": frozenset({"TRY"}), "₪": frozenset({"ILS"}), "₫": frozenset({"VND"}),
                       "฿": frozenset({"THB"})}
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+# Spaces (a thin or no-break one, an apostrophe) between two digits: thousands separators, checked as such.
+_GROUP_SPACES = re.compile(r"(?<=\d)[\s\u00a0\u202f']+(?=\d)")
+# The minus signs of Unicode-aware number formats (U+2212, and its full-width and small forms).
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\uff0d": "-", "\ufe63": "-"})
 _DECIMAL_COMMA_VALUE = re.compile(r"^[^.]*\d,\d{1,2}$|\d\.\d{3},\d*$")
 _DECIMAL_POINT_VALUE = re.compile(r"\d\.\d{1,2}$|\d,\d{3}\.\d*$")
 
@@ -54,8 +65,27 @@ class DateFormatError(ValueError):
 
 
 def normalize_format(fmt: str) -> str:
-    """The strptime format with every date separator written as '/'."""
-    return _SEPARATORS.sub("/", fmt)
+    """The strptime format with every date separator written as '/', and a full month name (%B) read as the
+    abbreviation the values' full names are turned into (parse_date): `--date-format '%d %B %Y'` read nothing."""
+    return _SEPARATORS.sub("/", fmt).replace("%B", "%b")
+
+
+@functools.lru_cache(maxsize=64)
+def _reads_time(fmt: str) -> bool:
+    """Whether a format has a time of day in it (``--date-format '%d.%m.%Y %H:%M'``): the values then keep theirs."""
+    return _TIME_DIRECTIVES.search(fmt) is not None
+
+
+def check_date_format(fmt: str) -> None:
+    """Raise ValueError unless ``fmt`` is a strptime format that reads back the dates it writes: '%Y%Y' (a regular
+    expression error inside strptime), '%Q' or '{0}' would otherwise reject every row, or stop the run."""
+    sample = datetime(2003, 11, 1, 13, 14, 15, tzinfo=UTC)  # the 1st: a month-only format (%Y-%m) reads it too
+    try:
+        readable = parse_date(sample.strftime(fmt), fmt) == sample.date()
+    except (ValueError, re.error):
+        readable = False
+    if not readable:
+        raise ValueError(f"'{fmt}' is not a strptime format of a date (e.g. %d/%m/%Y or %m/%d/%y)")
 
 
 def strip_time(text: str) -> str:
@@ -65,7 +95,7 @@ def strip_time(text: str) -> str:
 
 def parse_date(text: str, fmt: str) -> date | None:
     """The date in ``text`` under ``fmt`` (separators '/', '-', '.' equivalent), or None."""
-    value = _SEPARATORS.sub("/", strip_time(text))
+    value = _SEPARATORS.sub("/", text.strip() if _reads_time(fmt) else strip_time(text))
     if not value.replace("/", "").isdigit():
         value = _MONTH_NAME.sub(lambda name: name.group()[:3], value)  # 'March 1, 2024' reads as 'Mar 1, 2024'
     try:
@@ -86,7 +116,8 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
     if explicit:
         return explicit
     formats = (ISO_FORMAT, *CANDIDATE_FORMATS)
-    readers = {value: {fmt for fmt in formats if parse_date(value, fmt) is not None}
+    readers = {value: {fmt for fmt in formats if (fmt in _NAMED_FORMATS) == _has_letter(value)
+                       and parse_date(value, fmt) is not None}
                for value in {value.strip() for value in values if value.strip()}}
     scores = {fmt: sum(fmt in fits for fits in readers.values()) for fmt in formats}
     best = max(scores.values(), default=0)
@@ -103,6 +134,11 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
     return winners[0]
 
 
+def _has_letter(value: str) -> bool:
+    """Whether a date text holds a letter once its time of day is stripped (a month or weekday name)."""
+    return any(character.isalpha() for character in strip_time(value))
+
+
 def _refuse_other_day_month_order(chosen: str, readers: dict[str, set[str]]) -> None:
     """A month-first file with a date that can only be day-first (or the reverse) mixes both orders."""
     rivals = DAY_FIRST if chosen in MONTH_FIRST else MONTH_FIRST if chosen in DAY_FIRST else set()
@@ -116,8 +152,9 @@ def _refuse_other_day_month_order(chosen: str, readers: dict[str, set[str]]) -> 
 
 
 def parse_quantity(text: str, decimal_comma: bool = False) -> int | None:
-    """A whole quantity ('3', '-1' for a return, '2.0', '1,000'; '2,0' and '1.000' with a decimal comma), or None."""
-    value = _without_thousands(text.strip(), decimal_comma)
+    """A whole quantity ('3', '-1' or '\u22121' for a return, '2.0', '1,000', '1 000'; '2,0' and '1.000' with a
+    decimal comma), or None."""
+    value = _without_thousands(_compact(text, decimal_comma), decimal_comma)
     if value is None or not _INTEGER.fullmatch(value):
         return None
     return int(value.partition(".")[0])  # the pattern allows only zeros after a point
@@ -166,7 +203,7 @@ def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
     """An exact amount from '$1,234.50', ' 95.70 ', '12,50' (decimal comma), '(3.00)' (negative)."""
     if not decimal_comma and _PLAIN_NUMBER.fullmatch(text):
         return Decimal(text)  # the common case, '12.50', without the clean-up below
-    value = _SPACES.sub("", _CURRENCY.sub("", text))
+    value = _compact(_CURRENCY.sub("", text), decimal_comma)
     negative = value.startswith("(") and value.endswith(")")
     if negative:
         value = value[1:-1]
@@ -180,6 +217,14 @@ def parse_money(text: str, decimal_comma: bool = False) -> Decimal | None:
     except InvalidOperation:
         return None
     return -amount if negative else amount
+
+
+def _compact(text: str, decimal_comma: bool) -> str:
+    """``text`` without spaces and with an ASCII minus. A space between two digits becomes the file's thousands
+    separator, so that it is checked as one: '1 234,50' is 1234.50, but '12 50' no 1250 (a stray space, like a
+    stray comma, makes the row a reject); spaces elsewhere (around a sign or a currency mark) are dropped."""
+    separator = "." if decimal_comma else ","
+    return _SPACES.sub("", _GROUP_SPACES.sub(separator, text.translate(_MINUS_SIGNS)))
 
 
 def _without_thousands(value: str, decimal_comma: bool) -> str | None:

@@ -20,8 +20,9 @@ from dotenv import dotenv_values
 
 from autosight.bounds import Bounds
 from autosight.trading_calendar import CalendarRules, closed_dates_setting, parse_closed_weekdays
-from csv_format import CANONICAL_COLUMNS
-from errors import ConfigError
+from csv_format import CANONICAL_COLUMNS, decoding_name
+from csv_values import check_date_format
+from errors import ConfigError, UsageError
 
 # Product names are part of the rollup's primary key: a btree entry holds at most about 2,700 bytes, and a
 # character takes up to 4 bytes in UTF-8, so 600 characters (2,400 bytes) is the most that always fits.
@@ -130,8 +131,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_file=Path(text("LOG_FILE") or "autosight.log"),
         log_level=_log_level(text("LOG_LEVEL") or "INFO"),
         column_map=parse_column_map(text("COLUMN_MAP") or "", source="COLUMN_MAP"),
-        date_format=text("DATE_FORMAT"),
-        encoding=text("CSV_ENCODING") or "utf-8",
+        date_format=_date_format(text("DATE_FORMAT")),
+        encoding=_encoding(text("CSV_ENCODING") or "utf-8"),
         strong_growth_pct=_non_negative(env, "STRONG_GROWTH_PCT", "20"),
         ma_window=_positive_int(env, "MA_WINDOW", 5),
         reject_threshold_pct=_percentage(env, "REJECT_THRESHOLD_PCT", "10"),
@@ -188,6 +189,24 @@ def parse_column_map(text: str, source: str = "--map") -> dict[str, str]:
     if "revenue" in mapping and "price" in mapping:
         raise ConfigError(f"{source}: map either price= (unit price) or revenue= (line total), not both")
     return mapping
+
+
+def _date_format(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_date_format(value)
+        except ValueError as error:
+            raise ConfigError(f"DATE_FORMAT: {error}") from None
+    return value
+
+
+def _encoding(value: str) -> str:
+    """CSV_ENCODING, checked before any file is read (a wrong one would stop the run at its first file)."""
+    try:
+        decoding_name(value)
+    except UsageError as error:
+        raise ConfigError(f"CSV_ENCODING: {error}") from None
+    return value
 
 
 def _log_level(value: str) -> str:

@@ -30,6 +30,11 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The text of a spreadsheet's or report's totals line: 'Total', 'TOTAL for Design', 'Grand total:', 'Summe'.
 _TOTAL_TEXT = re.compile(r"(?:(?:grand[ -]?|sub-?)?totals?(?:\s+(?:for|général|general)\b.*|\s*:.*)?"
                          r"|sum|summe|gesamt(?:summe)?|totaal|totale)", re.IGNORECASE | re.DOTALL)
+# Spaces and the invisible characters a name may begin or end with (zero-width space and joiners, word joiner,
+# byte-order mark, soft hyphen): trimmed, so that 'Mug' and 'Mug\u200b' are one product and a name of nothing
+# visible is a missing one.
+_EDGE_BLANKS = "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"
+_TRIM = re.compile(rf"^[\s{_EDGE_BLANKS}]+|[\s{_EDGE_BLANKS}]+$")
 SaleRow = tuple[date, str, int, Decimal, Decimal | None]
 
 
@@ -230,8 +235,9 @@ def _is_short_note(row: list[str]) -> bool:
 
 
 def product_name(text: str, max_chars: int) -> str | Reason:
-    """The product name as stored (trimmed of every kind of space), or why the row is rejected."""
-    name = text.strip()
+    """The product name as stored (trimmed of every kind of space and of invisible characters), or why the row
+    is rejected."""
+    name = _TRIM.sub("", text)
     if not name:
         return Reason.MISSING_PRODUCT
     if len(name) > max_chars:

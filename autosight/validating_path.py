@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -69,15 +69,17 @@ def _add_dates_without_time(dates: set[str], raw_dates: set[str]) -> None:
     raw_dates.clear()
 
 
-def records(path: Path, layout: FileLayout, scan: FileScan,
-            on_lines: Callable[[int], object] | None = None) -> Iterator[tuple[int, list[str]]]:
+def records(path: Path, layout: FileLayout, scan: FileScan, on_lines: Callable[[int], object] | None = None,
+            lines_read: list[str] | None = None) -> Iterator[tuple[int, list[str]]]:
     """(first physical line number, fields) of every record after the header, of the bytes scanned.
 
     Blank records (only spaces, or nothing but delimiters) are not rows. A field too large for the csv module
-    (over 64 MB) refuses the file, naming its line.
+    (over 64 MB) refuses the file, naming its line. ``lines_read``, when given, holds the physical lines of the
+    record just yielded (more than one when a quoted field runs over line breaks).
     """
     with io.TextIOWrapper(open_scanned(path, scan), encoding=layout.encoding, newline="", errors="strict") as text:
-        reader = csv.reader(text, delimiter=layout.delimiter)
+        tapped = lines_read if lines_read is not None else []
+        reader = csv.reader(_tap(text, tapped) if lines_read is not None else text, delimiter=layout.delimiter)
         to_skip = layout.preamble_rows + 1  # the sep= line, then the header
         last_line = reported = 0
         try:
@@ -87,13 +89,23 @@ def records(path: Path, layout: FileLayout, scan: FileScan,
                     on_lines(last_line - reported)
                     reported = last_line
                 if not row or ((not row[0] or row[0].isspace()) and not any(field.strip() for field in row)):
+                    tapped.clear()
                     continue
                 if to_skip:
                     to_skip -= 1
+                    tapped.clear()
                     continue
                 yield first_line, row
+                tapped.clear()
         except csv.Error as error:
             raise InputRefused(f"{path}: line {last_line + 1}: {error}") from None
+
+
+def _tap(lines: Iterable[str], into: list[str]) -> Iterator[str]:
+    """The lines, each also appended to ``into`` (emptied by the reader of the records after each record)."""
+    for line in lines:
+        into.append(line)
+        yield line
 
 
 def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: str, decimal_comma: bool,
@@ -103,8 +115,11 @@ def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: s
     parser = RowParser(layout, date_format, decimal_comma, bounds)
     good_writer, reject_writer = csv.writer(good_rows), csv.writer(rejects)
     raw_writer = RawText(layout.delimiter)
+    lines: list[str] = []
     with progress(path, "validating", scan.data_lines + 1, "lines") as on_lines:
-        for line_no, row in records(path, layout, scan, on_lines):
+        for line_no, row in records(path, layout, scan, on_lines, lines):
+            if len(lines) > 1:
+                _refuse_swallowed_rows(path, parser, layout.delimiter, line_no, lines)
             parsed = parser.parse(row)
             if isinstance(parsed, Reason):
                 counts.reject(parsed)
@@ -115,3 +130,20 @@ def validate_rows(path: Path, layout: FileLayout, scan: FileScan, date_format: s
             if counts.read % LOG_EVERY_ROWS == 0:
                 log.info("file %s: %d rows validated", path, counts.read)
     return counts
+
+
+def _refuse_swallowed_rows(path: Path, parser: RowParser, delimiter: str, line_no: int, lines: list[str]) -> None:
+    """Refuse the file when a record's quoted field runs over a line that is a sale of its own.
+
+    An unbalanced double quote makes the csv module read on, across line breaks, to the next quote or to the end
+    of the file: the rows in between would vanish inside one field (one rejected record, under the threshold), or
+    load as one sale with a mangled product name. A real multi-line name holds no line that passes the row gate,
+    so such a record is a quoting error, and which rows were meant cannot be known: nothing is stored.
+    """
+    for offset, line in enumerate(lines[1:], start=1):
+        fields = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+        if not isinstance(parser.parse(fields), Reason):
+            raise InputRefused(
+                f"{path}: line {line_no}: a quoted field runs on over line {line_no + offset} "
+                f"(to line {line_no + len(lines) - 1}), which reads as a sale of its own: a double quote is not "
+                "closed (unbalanced quoting); fix the quoting (nothing stored from the file)")

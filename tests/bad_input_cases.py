@@ -400,5 +400,49 @@ CURRENCIES = [
     _one_bad("currency_pound_suffix.csv", "wrong_currency", note="'12.00 GBP'"),
 ]
 
+# Round 3 of hostile files: quoting that swallows rows, line breaks csv does not know, locale-formatted numbers,
+# timestamps with zones, month names, invisible characters around names.
+QUOTING_AND_LOCALES = [
+    _refused("unbalanced_quote_to_eof.csv", "unbalanced quoting",
+             "a quote opened on line 13 never closes: lines 13-15 were one rejected record (1 of 12, under the "
+             "threshold), two sales lost without a word", line=13),
+    _refused("stray_quote_pair.csv", "unbalanced quoting",
+             "a quote opened on line 6 closes on line 7: one sale named 'Paper Filters 100,4,3.25\\n2024-03-03,Green "
+             "Tea 100g' loaded, line 6's sale lost", line=6),
+    _refused("unicode_line_separators.csv", "missing column",
+             "U+2028 between the lines: the header was found on the first, then the whole file read as the header "
+             "(0 rows, exit 0)"),
+    _refused("utf16le_no_bom.csv", "--encoding utf-16-le", "UTF-16 LE without a byte-order mark"),
+    _refused("timestamps_day_first.csv", "--date-format", "01.03.2024 10:30 ...: every day <= 12"),
+    Case("timestamps_day_first.csv", "loaded", extra_args=("--date-format", "%d.%m.%Y %H:%M"), rows_loaded=14,
+         revenue=GOOD14_REVENUE, products=GOOD14_PRODUCTS, date_range=GOOD14_DATES,
+         note="a --date-format with a time of day reads the values with theirs (every row was bad_date)"),
+    Case(
+        "locale_numbers.csv",
+        "loaded",
+        rows_loaded=17,
+        rows_rejected=1,
+        reasons={"bad_price": 1},
+        # 359.60 + (-1)*12.00 + 1*1234.50 + 1000*0.01 = 359.60 - 12.00 + 1234.50 + 10.00 = 1592.10
+        revenue=Decimal("1592.10"),
+        reject_lines=(19,),
+        products=GOOD14_PRODUCTS | {"Espresso Machine"},
+        note="quantity '\u22121' (U+2212 MINUS SIGN, a return), price '1\u00a0234.50', quantity '1\u202f000' load; "
+             "price '12 50' (line 19) is no 1250",
+    ),
+    _good14("dates_with_zones.csv", "'+02' (PostgreSQL's timestamptz), ' UTC', '.5+05:30', '-0700', 'Z' after times"),
+    _good14("month_names.csv", "'March 1, 2024': a full month name"),
+    Case("month_names.csv", "loaded", extra_args=("--date-format", "%B %d, %Y"), rows_loaded=14,
+         revenue=GOOD14_REVENUE, products=GOOD14_PRODUCTS, date_range=GOOD14_DATES,
+         note="the same, named with %B (full names are read as abbreviations: %B once read no value)"),
+    Case("dates_in_may.csv", "loaded", rows_loaded=3,
+         # 1*12.00 + 2*6.80 + 3*12.00 = 12.00 + 13.60 + 36.00 = 61.60
+         revenue=Decimal("61.60"), date_range=(_d("2024-05-01"), _d("2024-05-03")),
+         note="'01 May 2024' fits %d %b %Y and %d %B %Y alike, as the same date: no ambiguity"),
+    _one_bad("invisible_name_edges.csv", "missing_product",
+             note="'Ceramic Mug\u200b' and '\ufeffGreen Tea 100g' are trimmed to the known products; a name of "
+                  "'\u200b\u2060' alone (line 8) is missing"),
+]
+
 CASES: list[Case] = [*EMPTY_AND_REFUSED_FILES, *VALID_DIALECTS, *ONE_BAD_ROW, *DATES_AND_THRESHOLD,
-                     *SPREADSHEET_EXPORTS, *OUT_OF_BOUNDS, *CURRENCIES]
+                     *SPREADSHEET_EXPORTS, *OUT_OF_BOUNDS, *CURRENCIES, *QUOTING_AND_LOCALES]

@@ -243,3 +243,25 @@ def test_a_file_name_that_is_not_utf8_is_refused_by_csv_and_skipped_by_inbox(run
     assert (loaded.returncode, loaded.stderr) == (0, "")
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [Path(file["path"]).name for file in report["data_quality"]["files"]] == ["good.csv"]
+
+
+@pytest.mark.parametrize(("args", "env", "status", "message"), [
+    (("--encoding", "hex"), {}, 2, "unknown encoding 'hex'"),
+    (("--encoding", "rot13"), {}, 2, "unknown encoding 'rot13'"),
+    ((), {"CSV_ENCODING": "zlib"}, 78, "CSV_ENCODING: unknown encoding 'zlib'"),
+    (("--date-format", "%Y%Y"), {}, 2, "--date-format: '%Y%Y' is not a strptime format of a date"),
+    (("--date-format", "{0}"), {}, 2, "--date-format: '{0}' is not a strptime format of a date"),
+    ((), {"DATE_FORMAT": "%Q"}, 78, "DATE_FORMAT: '%Q' is not a strptime format of a date"),
+])
+def test_a_codec_or_date_format_that_cannot_read_dates_stops_the_run_before_any_load(
+        run_main, tmp_path, args: tuple[str, ...], env: dict[str, str], status: int, message: str):
+    """'hex' or 'zlib' are Python codecs but not text encodings, and '%Y%Y' makes strptime raise re.error: each
+    once ended the run with an unexpected error (exit 70) at the first file."""
+    path = tmp_path / "sales.csv"
+    path.write_text("sale_date,product_name,quantity,price\n2024-01-01,Tea,1,1.00\n")
+
+    result = run_main("--csv", str(path), "--output-dir", "out", *args, env=env)
+
+    assert result.returncode == status
+    assert result.stderr.startswith(f"autosight: error: {message}") and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out" / "report.json").exists()
