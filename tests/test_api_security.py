@@ -393,3 +393,11 @@ def test_a_token_no_client_could_send_is_refused_at_start(token):
     with pytest.raises(errors.ConfigError, match="AUTOSIGHT_API_TOKEN") as refused:
         load_web_config({"AUTOSIGHT_API_TOKEN": token})
     assert token not in str(refused.value)
+
+
+def test_an_unknown_product_in_a_period_without_sales_is_said_plainly(environ):
+    """The 404 said 'in the period None..None'."""
+    with api_client(environ) as client:
+        answer = client.get("/api/v1/products/Mug", params={"to": "1999-12-31"})
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == "no sales of the product 'Mug' in a period without any sale"

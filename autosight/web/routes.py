@@ -187,8 +187,9 @@ def build_router(schemas: ReportSchemas) -> APIRouter:
             report = source.report(version, period)
             figures = next((p for p in report["product_performance"] if p["product"] == product), None)
             if figures is None:
-                raise ApiProblem(404, "unknown-product", f"no sales of the product {product!r} in the period "
-                                 f"{report['period']['start']}..{report['period']['end']}")
+                span = report["period"]
+                where = f"the period {span['start']}..{span['end']}" if span["start"] else "a period without any sale"
+                raise ApiProblem(404, "unknown-product", f"no sales of the product {product!r} in {where}")
             with source.reading() as connection:
                 series = queries.product_days(connection, product, date.fromisoformat(report["period"]["start"]),
                                               date.fromisoformat(report["period"]["end"]))
