@@ -401,3 +401,14 @@ def test_an_unknown_product_in_a_period_without_sales_is_said_plainly(environ):
         answer = client.get("/api/v1/products/Mug", params={"to": "1999-12-31"})
     assert answer.status_code == 404
     assert answer.json()["detail"] == "no sales of the product 'Mug' in a period without any sale"
+
+
+def test_requests_for_unknown_products_leave_nothing_behind(environ):
+    """Each unknown product's 404 left a lock in the answer cache for ever: distinct names grew the server's
+    memory without bound."""
+    with api_client(environ) as client:
+        assert upload(client, "a.csv", CSV_HEADER + b"2024-01-01,Mug,1,7.25\n").status_code == 201
+        answers = {client.get(f"/api/v1/products/ghost-{n}").status_code for n in range(50)}
+        cache = client.app.state.source._responses
+        assert answers == {404}
+        assert cache._key_locks == {}

@@ -70,12 +70,17 @@ class _LruCache:
             with self._lock:
                 if key in self._values:
                     return self._values[key]
-            value = compute()
-            with self._lock:
-                self._values[key] = value
-                while len(self._values) > self._size:
-                    self._values.popitem(last=False)
-                self._key_locks.pop(key, None)
+            try:
+                value = compute()
+                with self._lock:
+                    self._values[key] = value
+                    while len(self._values) > self._size:
+                        self._values.popitem(last=False)
+            finally:
+                # Also when compute raises (an unknown product's 404): one lock per failed key, kept for ever,
+                # let any client grow the server's memory without bound, a distinct name a request.
+                with self._lock:
+                    self._key_locks.pop(key, None)
         return value
 
 
