@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from api_helpers import api_environment, free_port, run_main, start_api
+from api_helpers import TOKEN, api_environment, free_port, run_main, start_api
 from browser import chromium
 
 from autosight import scratch
@@ -34,8 +36,9 @@ WIDTHS = (1280, 390)
 
 
 @pytest.fixture(scope="module")
-def server(server_dsn: str) -> Iterator[str]:
-    """``python api.py`` over 60 days of sales of the hostile products, three rejected rows in a hostile file."""
+def shop(server_dsn: str) -> Iterator[tuple[str, Path]]:
+    """(database, folder): 60 days of sales of the hostile products, three rejected rows in a hostile file, loaded
+    by main.py (report.html in folder/out)."""
     with tempfile.TemporaryDirectory(prefix="autosight-hostile-dash-") as folder, \
             scratch.scratch_database(server_dsn, "autosight_hostile_dash") as dsn:
         tmp = Path(folder)
@@ -49,14 +52,21 @@ def server(server_dsn: str) -> Iterator[str]:
         source.write_text("\n".join(lines) + "\n", encoding="utf-8")
         result = run_main(dsn, tmp, "--csv", str(source), "--output-dir", str(tmp / "out"))
         assert result.returncode == 0, result.stderr
-        env = api_environment(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"))
-        port = free_port()
-        process = start_api(port, tmp, env)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.communicate(timeout=30)
+        yield dsn, tmp
+
+
+@pytest.fixture(scope="module")
+def server(shop: tuple[str, Path]) -> Iterator[str]:
+    """``python api.py`` over the shop."""
+    dsn, tmp = shop
+    env = api_environment(DATABASE_URL=dsn, OUTPUT_DIR=str(tmp / "out"), LOG_FILE=str(tmp / "api.log"))
+    port = free_port()
+    process = start_api(port, tmp, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 @pytest.fixture(params=WIDTHS, ids=[f"{width}px" for width in WIDTHS])
@@ -172,3 +182,50 @@ def test_a_click_whose_request_fails_says_so_on_the_page(page):
 
     assert page.locator("#notice").evaluate("node => node.textContent") == f"Could not load the product: {detail}"
     assert [problem for problem in page.problems if "503" not in problem] == []
+
+
+@pytest.fixture
+def token_server(shop: tuple[str, Path]) -> Iterator[str]:
+    """The app as ``python api.py --host <an outside address>`` builds it (every read needs the token), served on
+    loopback by uvicorn in this process."""
+    import uvicorn
+
+    from autosight.web.app import create_app
+    from autosight.web.config import load_web_config
+    from settings import load_settings
+
+    dsn, tmp = shop
+    environ = {"DATABASE_URL": dsn, "OUTPUT_DIR": str(tmp / "out"), "AUTOSIGHT_API_TOKEN": TOKEN}
+    app = create_app(load_settings(environ), load_web_config(environ), "token", token_for_reads=True)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_with_the_token_the_report_link_downloads_the_latest_report_html(token_server, shop):
+    """On a server that wants the token for reads, the footer's plain link to report.html got 401 (a link cannot
+    send the token): the dashboard now fetches it with the token and hands it over as a download."""
+    with chromium() as browser:
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(f"{token_server}/")
+        page.fill("#token", TOKEN)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_selector("#products-table tbody tr")
+        with page.expect_download() as download:
+            page.click("#report-link")
+        saved = Path(download.value.path()).read_bytes()
+        context.close()
+    assert saved == (shop[1] / "out" / "report.html").read_bytes()
+    assert problems == []

@@ -67,16 +67,35 @@ function periodParams() {
 
 class Unauthorized extends Error {}
 
-async function getJson(path, params) {
-  const headers = {};
+function authorization() {
   const token = sessionStorage.getItem("autosight-token");
-  if (token) headers.Authorization = `Bearer ${token}`;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function fetchApi(path, params) {
   const query = params && params.toString() ? `?${params}` : "";
-  const response = await fetch(`${API}${path}${query}`, { headers });
+  const response = await fetch(`${API}${path}${query}`, { headers: authorization() });
   if (response.status === 401) throw new Unauthorized();
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
-  return body;
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  }
+  return response;
+}
+
+async function getJson(path, params) {
+  return (await fetchApi(path, params)).json();
+}
+
+/* The latest report.html, on a server that wants the token: a plain link cannot send it (401), so the page fetches
+   the file with it and hands it over as a download, which opens offline with its own stylesheet. */
+async function downloadReport(event) {
+  if (!sessionStorage.getItem("autosight-token")) return;  // no token in use: the plain link works
+  event.preventDefault();
+  const blob = await (await fetchApi("/report.html")).blob();
+  const url = URL.createObjectURL(blob);
+  el("a", { href: url, download: "report.html" }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 function showNotice(text, isError, detail) {
@@ -346,6 +365,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.setItem("autosight-token", $("token").value);
     load();
   });
+  $("report-link").addEventListener("click", (event) => downloadReport(event).catch(failed("report.html")));
   $("more-products").addEventListener("click", () => { state.showAll = !state.showAll; renderProducts(); });
   const page = (offset) => showRejects(state.rejects.file, offset).catch(failed("the rejected rows"));
   $("rejects-prev").addEventListener("click", () => page(Math.max(0, state.rejects.offset - REJECTS_PAGE)));
