@@ -26,6 +26,7 @@ _NAMED_FORMATS = frozenset(fmt for fmt in (ISO_FORMAT, *CANDIDATE_FORMATS) if re
 DAY_FIRST = frozenset({"%d/%m/%Y", "%d/%m/%y"})
 MONTH_FIRST = frozenset({"%m/%d/%Y", "%m/%d/%y"})
 _SEPARATORS = re.compile(r"[-./]")
+_DOTTED_DAY_MONTH = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2,4}\b")
 # A time of day after the date, with a zone: 'Z', '+02:00', '+0200' or '+02' (PostgreSQL's timestamptz), 'UTC+1', 'EST'.
 _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?"
@@ -116,8 +117,8 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
     if explicit:
         return explicit
     formats = (ISO_FORMAT, *CANDIDATE_FORMATS)
-    readers = {value: {fmt for fmt in formats if (fmt in _NAMED_FORMATS) == _has_letter(value)
-                       and parse_date(value, fmt) is not None}
+    readers = {value: {fmt for fmt in _plausible_formats(value, formats)
+                       if (fmt in _NAMED_FORMATS) == _has_letter(value) and parse_date(value, fmt) is not None}
                for value in {value.strip() for value in values if value.strip()}}
     scores = {fmt: sum(fmt in fits for fits in readers.values()) for fmt in formats}
     best = max(scores.values(), default=0)
@@ -137,6 +138,14 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
 def _has_letter(value: str) -> bool:
     """Whether a date text holds a letter once its time of day is stripped (a month or weekday name)."""
     return any(character.isalpha() for character in strip_time(value))
+
+
+def _plausible_formats(value: str, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats a date may be written in: a dotted day and month ('01.03.2024') is day-first wherever dots
+    are written (Germany, Austria, Switzerland, Poland, Russia, Scandinavia...); no locale writes month.day."""
+    if _DOTTED_DAY_MONTH.match(value):
+        return tuple(fmt for fmt in formats if fmt not in MONTH_FIRST)
+    return formats
 
 
 def _refuse_other_day_month_order(chosen: str, readers: dict[str, set[str]]) -> None:

@@ -413,7 +413,8 @@ QUOTING_AND_LOCALES = [
              "U+2028 between the lines: the header was found on the first, then the whole file read as the header "
              "(0 rows, exit 0)"),
     _refused("utf16le_no_bom.csv", "--encoding utf-16-le", "UTF-16 LE without a byte-order mark"),
-    _refused("timestamps_day_first.csv", "--date-format", "01.03.2024 10:30 ...: every day <= 12"),
+    Case("timestamps_day_first.csv", "loaded", rows_loaded=14, revenue=GOOD14_REVENUE, products=GOOD14_PRODUCTS,
+         date_range=GOOD14_DATES, note="01.03.2024 10:30 ...: every day <= 12, but dots are day-first"),
     Case("timestamps_day_first.csv", "loaded", extra_args=("--date-format", "%d.%m.%Y %H:%M"), rows_loaded=14,
          revenue=GOOD14_REVENUE, products=GOOD14_PRODUCTS, date_range=GOOD14_DATES,
          note="a --date-format with a time of day reads the values with theirs (every row was bad_date)"),

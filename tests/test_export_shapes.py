@@ -287,3 +287,14 @@ def test_public_export_shapes_need_only_the_flags_their_names_do_not_settle(conn
     assert (outcome.status, outcome.rows_loaded, outcome.rejections_by_reason) == ("loaded", case.loaded,
                                                                                    case.rejected)
     assert_stored(connection, case)
+
+
+def test_a_german_export_of_early_days_only_needs_no_date_format(connection, tmp_path):
+    """The German sheet cut to its first two lines (1 March, every day <= 12): dots make it day-first."""
+    path = tmp_path / "march.csv"
+    path.write_bytes(b"\r\n".join((EXPORTS / "excel_de_cp1252.csv").read_bytes().split(b"\r\n")[:3]) + b"\r\n")
+
+    ingestion.ingest_file(connection, path, options(("--encoding", "cp1252")))
+
+    assert query(connection, "SELECT sale_date, sum(revenue) FROM sales_with_revenue GROUP BY 1") == [
+        (date(2024, 3, 1), total("49.00", "8.99"))]

@@ -238,3 +238,11 @@ def test_a_blank_currency_is_the_line_aboves():
 ])
 def test_a_footer_of_another_width_is_a_summary_row_a_cut_sale_is_not(fields, reason):
     assert parse(*fields) == reason
+
+
+def test_dotted_dates_are_day_first_even_when_every_day_is_twelve_or_less():
+    """'01.03.2024' is 1 March wherever dots separate a date; slashes stay a question."""
+    assert csv_values.choose_date_format(["01.03.2024", "02.03.2024", "12.03.2024 10:00"]) == "%d/%m/%Y"
+    assert csv_values.choose_date_format(["01.03.24"]) == "%d/%m/%y"
+    with pytest.raises(csv_values.DateFormatError, match="--date-format"):
+        csv_values.choose_date_format(["01/03/2024", "02/03/2024"])
