@@ -330,6 +330,19 @@ def test_head_is_get_without_the_body(environ):
         assert head.headers["content-length"] == got.headers["content-length"], path
 
 
+def test_a_refused_cors_preflight_is_a_problem(environ):
+    """Starlette refuses a preflight in plain text; every error of this API is problem details."""
+    asked = {"Access-Control-Request-Method": "GET"}
+    with api_client({**environ, "CORS_ORIGINS": "https://bi.example.com"}) as client:
+        refused = client.options("/api/v1/summary", headers={**asked, "Origin": "https://evil.example"})
+        allowed = client.options("/api/v1/summary", headers={**asked, "Origin": "https://bi.example.com"})
+    assert (refused.status_code, refused.headers["content-type"]) == (400, "application/problem+json")
+    assert refused.json()["detail"].startswith("Disallowed CORS origin")
+    assert "access-control-allow-origin" not in refused.headers
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://bi.example.com"
+
+
 def test_cors_origins_are_taken_as_browsers_send_them(environ):
     """An origin written with a trailing slash never matched the browser's Origin header, and CORS stayed off
     without a word: it is taken without the slash; one with a path or without a scheme stops the server (78)."""

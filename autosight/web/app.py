@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import db
@@ -65,6 +66,22 @@ class SecurityHeaders:
                 message["headers"] = [*headers, *(header for header in SECURITY_HEADERS if header[0] not in present)]
             await send(message)
         await self.app(scope, receive, send_with_headers)
+
+
+class ProblemCors(CORSMiddleware):
+    """CORS whose refused preflight is problem details, as every other error (Starlette's is plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode()
+        headers = {name: value for name, value in response.headers.items()
+                   if name not in ("content-type", "content-length")}
+        return JSONResponse({"type": problems.TYPE_BASE + "cors-refused", "title": "Bad Request", "status": 400,
+                             "detail": f"{refused}: CORS_ORIGINS lists the origins allowed to call this API, with "
+                                       "GET and POST and the headers Authorization and Content-Type"},
+                            status_code=400, headers=headers, media_type=problems.PROBLEM_MEDIA_TYPE)
 
 
 class HeadAsGet:
@@ -122,7 +139,7 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
     _add_dashboard(app)
     app.openapi = lambda: _openapi(app, schemas)  # type: ignore[method-assign]
     if web.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(web.cors_origins), allow_methods=["GET", "POST"],
+        app.add_middleware(ProblemCors, allow_origins=list(web.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)
