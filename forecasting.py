@@ -47,6 +47,7 @@ DEFAULT_BACKTEST_DAYS = 14  # the BACKTEST_DAYS setting's default: the selection
 # The intervals come from the nested errors of the last 28 origins only: recent errors follow the current choice and
 # sales level (with 56, walmart_10k's interval covered 91 % of its days, more than the 80 % it claims).
 INTERVAL_ORIGINS = 28
+WEEKDAY_LEVEL_FLOOR = 0.25  # a weekday's level (Backtest.weekday_level) is at least this share of the overall level
 # Origins forecast before the scored ones (at least the selection window): the first scored choice has a full window
 # behind it, and Holt-Winters' parameters are fitted on the weeks before the first of them whatever BACKTEST_DAYS is.
 WARMUP_ORIGINS = 28
@@ -312,6 +313,7 @@ class _Backtest:
     forecasts: list[dict[int, list[float]]]  # per model: origin -> forecasts of the next trading days
     choice: dict[int, int]  # origin -> index of the model chosen from the errors before it
     levels: dict[int, float] = field(default_factory=dict)  # origin -> ``level``, computed once
+    weekday_levels: dict[tuple[int, int], float] = field(default_factory=dict)  # (origin, weekday) -> its level
     chosen_cache: dict[int, dict[int, float]] = field(default_factory=dict)
 
     def targets(self, cut: int) -> list[date]:
@@ -322,14 +324,30 @@ class _Backtest:
     def one_step_error(self, model: int, cut: int) -> float:
         return self.series.values[cut] - self.forecasts[model][cut][0]
 
-    def headline_errors(self, step: int, before: int) -> list[float]:
+    def headline_errors(self, step: int, before: int, weekday: int) -> list[float]:
         """Errors of the nested choice ``step`` trading days ahead, from the last origins whose target is before
-        ``before`` (at most ``INTERVAL_ORIGINS`` of them)."""
-        level_now = self.level(before)
-        raw = self.chosen_errors(step)
-        return [error * level_now / level if level and level_now else error
+        ``before`` (at most ``INTERVAL_ORIGINS`` of them), each rescaled from the level of its own target's weekday
+        to that of ``weekday`` as of ``before``."""
+        level_now = self.weekday_level(before, weekday)
+        raw, dates = self.chosen_errors(step), self.series.dates
+        return [error * level_now / level if (level := self.weekday_level(cut, dates[cut + step - 1].weekday()))
+                and level_now else error
                 for cut in range(max(self.first_cut, before - step - INTERVAL_ORIGINS + 1), before - step + 1)
-                if (error := raw.get(cut)) is not None and (level := self.level(cut)) is not None]
+                if (error := raw.get(cut)) is not None]
+
+    def weekday_level(self, cut: int, weekday: int) -> float:
+        """The sales level of ``weekday`` as of origin ``cut``: the median of its last ``WEEKDAY_MEDIAN_WEEKS`` trading
+        days, but at least ``WEEKDAY_LEVEL_FLOOR`` of the overall ``level`` (a weekday of almost no sales would blow
+        its errors up); the overall level while the weekday has no trading day yet. A shop's Saturday of 1,500 is
+        missed by hundreds where its Sunday of 20 is missed by a few: with one level for every day, Saturday's
+        interval held a third of the Saturdays and Sunday's was ten times too wide."""
+        key = (cut, weekday)
+        if key not in self.weekday_levels:
+            same = self.series.same_weekday_before(weekday, cut, WEEKDAY_MEDIAN_WEEKS)
+            level = self.level(cut)
+            self.weekday_levels[key] = max(_median([abs(value) for value in same]), WEEKDAY_LEVEL_FLOOR * level) \
+                if same else level
+        return self.weekday_levels[key]
 
     def chosen_errors(self, step: int) -> dict[int, float]:
         """Origin -> error of the model chosen there, ``step`` trading days ahead (computed once per step)."""
@@ -341,8 +359,9 @@ class _Backtest:
         return self.chosen_cache[step]
 
     def level(self, cut: int) -> float:
-        """Median absolute revenue of the ``RECENT_MEAN_DAYS`` trading days before ``cut``: errors are rescaled from
-        the level at their origin to today's, so that a shop that doubled its sales gets intervals twice as wide.
+        """Median absolute revenue of the ``RECENT_MEAN_DAYS`` trading days before ``cut`` (the floor of
+        ``weekday_level``, by which errors are rescaled from their day to the day they bound, so that a shop that
+        doubled its sales gets intervals twice as wide).
         The median, not the mean: one big order would otherwise raise the level of the 28 origins after it a
         thousandfold, and their rescaled errors made today's interval a few cents wide (or, with the order among
         today's 28 days, hundreds of times too wide)."""
@@ -429,7 +448,8 @@ def _coverage(backtest: _Backtest) -> Decimal | None:
     hits = total = 0
     for cut in backtest.scored:
         chosen = backtest.choice[cut]
-        interval = _interval(backtest.forecasts[chosen][cut][0], backtest.headline_errors(1, cut))
+        interval = _interval(backtest.forecasts[chosen][cut][0],
+                             backtest.headline_errors(1, cut, backtest.series.dates[cut].weekday()))
         if interval is None:
             continue
         total += 1
@@ -500,7 +520,7 @@ def _day_forecasts(backtest: _Backtest, model: int, week: _Week) -> list[Forecas
             result.append(ForecastDay(day, ZERO.quantize(CENT), ZERO.quantize(CENT), ZERO.quantize(CENT), closed=True))
             continue
         step = week.trading.index(day) + 1
-        interval = _interval(values[step - 1], backtest.headline_errors(step, n))
+        interval = _interval(values[step - 1], backtest.headline_errors(step, n, day.weekday()))
         result.append(ForecastDay(day, _float_to_cents(values[step - 1]),
                                   *((_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval
                                     else (None, None))))
@@ -545,7 +565,8 @@ def forecast_next_day(
     models = [_model_forecast(backtest, index, own[index]) for index in range(len(own))]
     headline = models[chosen]
     # the nested errors, as the week's; no trading day ahead (every weekday closed): no interval either
-    interval = _interval(float(headline.value), backtest.headline_errors(1, n)) if week.headline else None
+    interval = (_interval(float(headline.value), backtest.headline_errors(1, n, week.headline.weekday()))
+                if week.headline else None)
     lower, upper = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
     return Forecast(
         day=week.headline, value=headline.value, method=headline.name,

@@ -316,6 +316,23 @@ def test_one_huge_order_neither_shrinks_nor_blows_up_the_interval(days_before_en
     assert forecast.upper <= 2 * max(ordinary)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_each_day_ahead_gets_an_interval_of_its_own_weekday_size(seed: int) -> None:
+    # A strongly weekly shop (Saturday 6 times the level, Sunday a tenth), noise of +-50 %: each day's 80 % interval
+    # must hold at least half of its weekday's last 8 days and reach no higher than twice their highest. With one
+    # level for every day, Saturday's held 0 to 3 of 8 and Sunday's reached 5 to 13 times the highest Sunday.
+    rng = random.Random(seed)
+    multiple = [0.2, 0.3, 0.5, 1, 2, 6, 0.1]
+    days = calendar(200)
+    revenues = [Decimal(str(round(100 * multiple[day.weekday()] * rng.uniform(0.5, 1.5), 2))) for day in days]
+    forecast = forecast_next_day(days, revenues, window=5)
+    for ahead in forecast.week:
+        same = [revenue for day, revenue in zip(days, revenues, strict=True) if day.weekday() == ahead.day.weekday()]
+        assert ahead.lower is not None and ahead.upper is not None
+        assert sum(ahead.lower <= revenue <= ahead.upper for revenue in same[-8:]) >= 4, ahead
+        assert ahead.upper <= 2 * max(same[-8:]), ahead
+
+
 def test_products_get_a_week_ahead_on_the_shop_calendar() -> None:
     product = [revenue / 10 for revenue in THREE_WEEKS]
     forecast = forecast_next_day(calendar(21), THREE_WEEKS, 5, closed_days=SUNDAYS, is_closed_ahead=closed_on_sunday,
