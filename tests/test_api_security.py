@@ -425,3 +425,11 @@ def test_requests_for_unknown_products_leave_nothing_behind(environ):
         cache = client.app.state.source._responses
         assert answers == {404}
         assert cache._key_locks == {}
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(environ):
+    """/api/v1/summary/ was a 307 to http://<the request's Host header>/api/v1/summary: any host a client named."""
+    with api_client(environ) as client:
+        answer = client.get("/api/v1/summary/", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["content-type"]) == (404, "application/problem+json")
+    assert "location" not in answer.headers

@@ -122,8 +122,10 @@ def create_app(settings: Settings, web: WebConfig, run_id: str, *, token_for_rea
             threading.Thread(target=_warm, args=(source,), name="warm-cache", daemon=True).start()
             yield
 
-    # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may ask another site.
+    # No /docs or /redoc: their pages load scripts from a CDN, and nothing here may ask another site. No redirect
+    # of a trailing slash either: Starlette's wrote the request's Host header into the Location (any host).
     app = FastAPI(title="AutoSight API", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  redirect_slashes=False,
                   description="Sales figures of AutoSight: the same figures as report.json for any period, "
                               "the file ledger, uploads and runs. Money: JSON numbers rounded to the cent.")
     app.state.settings, app.state.web, app.state.token_for_reads = settings, web, token_for_reads
