@@ -87,6 +87,19 @@ def make_durable(connection: psycopg2.extensions.connection) -> None:
                        " WHERE file_id = (SELECT max(file_id) FROM loaded_files)")
 
 
+def _visible_nul(value: object) -> object:
+    """``value`` with each NUL of its texts written as '\\x00' (as in a rejected row's raw text): the options hold the
+    file's own header names and delimiter, and jsonb cannot hold a NUL (a header 'sale_date\\x00' ended the run
+    with exit 70)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {_visible_nul(key): _visible_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible_nul(item) for item in value]
+    return value
+
+
 def finish_ledger_row(cursor: psycopg2.extensions.cursor, file_id: int, counts: RowCounts,
                       load_options: dict[str, object], replaced_id: int | None,
                       identity: tuple[int, int, int]) -> None:
@@ -97,8 +110,8 @@ def finish_ledger_row(cursor: psycopg2.extensions.cursor, file_id: int, counts: 
     cursor.execute(
         "UPDATE loaded_files SET rows_read = %s, rows_loaded = %s, rows_rejected = %s, load_options = %s,"
         " finished_at = %s, inode = %s, mtime_ns = %s WHERE file_id = %s",
-        (counts.read, counts.loaded, counts.rejected, json.dumps(load_options), datetime.now(UTC), inode, mtime_ns,
-         file_id),
+        (counts.read, counts.loaded, counts.rejected, json.dumps(_visible_nul(load_options)), datetime.now(UTC),
+         inode, mtime_ns, file_id),
     )
     if replaced_id is not None:
         cursor.execute("UPDATE loaded_files SET replaced_by = %s WHERE file_id = %s", (file_id, replaced_id))

@@ -265,3 +265,21 @@ def test_a_codec_or_date_format_that_cannot_read_dates_stops_the_run_before_any_
     assert result.returncode == status
     assert result.stderr.startswith(f"autosight: error: {message}") and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize("content", [
+    b"sale_date\x00,product_name,quantity,price\n2024-01-01,Tea,2,1.25\n",
+    b"sep=\x00\nsale_date\x00product_name\x00quantity\x00price\n2024-01-01\x00Tea\x002\x001.25\n",
+], ids=["in a header name", "as the sep= delimiter"])
+def test_a_nul_in_the_header_is_loaded_and_the_ledger_shows_it(seeded, tmp_path, content: bytes):
+    """The ledger's load_options keep the file's header names and delimiter, and jsonb cannot hold a NUL: both
+    files once ended the run with an unexpected error (exit 70)."""
+    path = tmp_path / "nul.csv"
+    path.write_bytes(content)
+
+    outcome = ingestion.ingest_file(seeded, path, ingestion.LoadOptions())
+
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1)
+    assert loaded_revenue(seeded) == EXISTING_REVENUE + Decimal("2.50")
+    options = query(seeded, "SELECT load_options::text FROM loaded_files WHERE source_path = %s", (str(path),))
+    assert "\\\\x00" in options[0][0]
