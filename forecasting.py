@@ -328,12 +328,17 @@ class _Backtest:
         """Errors of the nested choice ``step`` trading days ahead, from the last origins whose target is before
         ``before`` (at most ``INTERVAL_ORIGINS`` of them), each rescaled from the level of its own target's weekday
         to that of ``weekday`` as of ``before``."""
-        level_now = self.weekday_level(before, weekday)
-        raw, dates = self.chosen_errors(step), self.series.dates
+        raw = self.chosen_errors(step)
+        return self.rescaled([(cut, error) for cut in range(max(self.first_cut, before - step - INTERVAL_ORIGINS + 1),
+                                                            before - step + 1) if (error := raw.get(cut)) is not None],
+                             step, before, weekday)
+
+    def rescaled(self, errors: Sequence[tuple[int, float]], step: int, before: int, weekday: int) -> list[float]:
+        """Errors made at origins (``step`` trading days ahead), each rescaled from the level of its target's
+        weekday to that of ``weekday`` as of ``before``."""
+        level_now, dates = self.weekday_level(before, weekday), self.series.dates
         return [error * level_now / level if (level := self.weekday_level(cut, dates[cut + step - 1].weekday()))
-                and level_now else error
-                for cut in range(max(self.first_cut, before - step - INTERVAL_ORIGINS + 1), before - step + 1)
-                if (error := raw.get(cut)) is not None]
+                and level_now else error for cut, error in errors]
 
     def weekday_level(self, cut: int, weekday: int) -> float:
         """The sales level of ``weekday`` as of origin ``cut``: the median of its last ``WEEKDAY_MEDIAN_WEEKS`` trading
@@ -591,13 +596,15 @@ def forecast_from_analysis(analysis: AnalysisResult, window: int,
 
 
 def _model_forecast(backtest: _Backtest, model: int, score: BacktestScore) -> ModelForecast:
-    """One model's next-trading-day figure, with an interval from its own one-step errors."""
+    """One model's next-trading-day figure, with an interval from its own one-step errors (sized to the day's
+    weekday, as the headline's)."""
     n = len(backtest.series.values)
     value = backtest.forecasts[model][n][0] if backtest.forecasts[model][n] else 0.0
     # The seed's figure is reported exactly (Decimal), not through the float the backtest compares.
     cents = moving_average_forecast(backtest.series.exact, backtest.window) if model == 0 else _float_to_cents(value)
     ahead = backtest.forecasts[model][n]  # empty when no trading day is ahead: no interval around nothing
-    interval = _interval(value, [backtest.one_step_error(model, cut) for cut in backtest.scored]) if ahead else None
+    errors = [(cut, backtest.one_step_error(model, cut)) for cut in backtest.scored]
+    interval = _interval(value, backtest.rescaled(errors, 1, n, backtest.future[0].weekday())) if ahead else None
     low, high = (_float_to_cents(interval[0]), _float_to_cents(interval[1])) if interval else (None, None)
     if low is not None and high is not None:
         low, high = min(low, cents), max(high, cents)

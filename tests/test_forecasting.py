@@ -333,6 +333,23 @@ def test_each_day_ahead_gets_an_interval_of_its_own_weekday_size(seed: int) -> N
         assert ahead.upper <= 2 * max(same[-8:]), ahead
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_each_models_interval_is_sized_to_the_day_it_forecasts(seed: int) -> None:
+    # The shop above, to Saturday 2024-07-20: the next day is a quiet Sunday. The weekday models forecast it near
+    # the Sundays, and their intervals (from their own errors on every weekday) must be Sunday-sized too: at most
+    # twice the highest of the last 8 Sundays, where one level for all days gave 4 to 10 times.
+    rng = random.Random(seed)
+    multiple = [0.2, 0.3, 0.5, 1, 2, 6, 0.1]
+    days = calendar(202)
+    revenues = [Decimal(str(round(100 * multiple[day.weekday()] * rng.uniform(0.5, 1.5), 2))) for day in days]
+    forecast = forecast_next_day(days, revenues, window=5)
+    sundays = [revenue for day, revenue in zip(days, revenues, strict=True) if day.weekday() == 6][-8:]
+    assert forecast.day == date(2024, 7, 21)
+    for name in ("seasonal_naive", "weekday_mean", "weekday_median"):
+        model = by_name(forecast, name)
+        assert model.upper is not None and model.upper <= 2 * max(sundays), model
+
+
 def test_products_get_a_week_ahead_on_the_shop_calendar() -> None:
     product = [revenue / 10 for revenue in THREE_WEEKS]
     forecast = forecast_next_day(calendar(21), THREE_WEEKS, 5, closed_days=SUNDAYS, is_closed_ahead=closed_on_sunday,
