@@ -47,6 +47,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 # Title lines a report export may put above its header (QuickBooks: report name, company, period).
 MAX_TITLE_LINES = 10
+MAX_TITLE_TEXTS = 2  # a title line holds a text or two ('Report:', 'Sales by item'); a record holds more
 # Lines below the header that show whether a line total and a unit price beside it agree.
 SAMPLE_LINES = 200
 
@@ -136,16 +137,18 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
 def _layout_below_titles(path: Path, lines: list[str], codec: str, delimiters: tuple[str, ...],
                          column_map: dict[str, str]) -> FileLayout:
     """The layout from the first line that is a complete header: the first line, or one of the next
-    MAX_TITLE_LINES (a report's title lines above it are then skipped: they hold no sale). None is: refused,
-    with what the line that names the most columns lacks."""
+    MAX_TITLE_LINES below title lines (a report's, of one or two texts: they hold no sale, and are skipped).
+    None is: refused, with what the line that names the most columns lacks."""
     best: tuple[int, int, str, list[str], _Resolution] | None = None
     for position, line in enumerate(lines[:MAX_TITLE_LINES + 1]):
         delimiter, header, resolution = _split_header(line, delimiters, column_map)
         if resolution.price_beside_total is not None and not resolution.missing and len(resolution.problems) == 1:
             resolution = resolution.settled_by(lines[position + 1:position + 1 + SAMPLE_LINES], delimiter)
         if resolution.complete:
+            if any(_texts(title, delimiter) > MAX_TITLE_TEXTS for title in lines[:position]):
+                break  # not titles above a header but records, of another export: none is skipped unsaid
             _refuse_duplicate_columns(path, header, list(resolution.columns), column_map)
-            titles = sum(_holds_text(title, delimiter) for title in lines[:position])
+            titles = sum(_texts(title, delimiter) > 0 for title in lines[:position])
             return FileLayout(codec, delimiter, header, resolution.columns, resolution.quantity_constant, titles,
                               column_detection.currency_column(header))
         if best is None or len(resolution.columns) > best[0]:
@@ -161,9 +164,9 @@ def _layout_below_titles(path: Path, lines: list[str], codec: str, delimiters: t
     raise InputRefused(f"{path}: {below}{resolution.refusal(header, column_map)}")
 
 
-def _holds_text(line: str, delimiter: str) -> bool:
-    """Whether the line is a record for ``records`` (a line of nothing but delimiters and spaces is not)."""
-    return any(value.strip() for value in next(csv.reader([line], delimiter=delimiter), []))
+def _texts(line: str, delimiter: str) -> int:
+    """The non-blank fields of a line (a line of nothing but delimiters and spaces is no record for ``records``)."""
+    return sum(1 for value in next(csv.reader([line], delimiter=delimiter), []) if value.strip())
 
 
 def _wide_codec(head: bytes) -> str | None:

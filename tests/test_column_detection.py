@@ -167,3 +167,12 @@ def test_a_line_total_that_disagrees_refuses_with_the_line(tmp_path):
 def test_without_a_line_to_compare_the_doubt_stays(tmp_path):
     with pytest.raises(InputRefused, match=r"need not agree .*: no line shows whether they agree"):
         detect_layout(write(tmp_path, "Date,Item,Qty,Unit Price,Amount", "2024-03-01,Tea,,,\n"), "utf-8", {})
+
+
+def test_records_above_a_header_are_not_skipped_as_titles(tmp_path):
+    """Two exports in one file, the first without a price column: its rows are no title lines to skip."""
+    path = write(tmp_path, "Date,Item,Qty", "2024-03-01,Tea,2\n2024-03-02,Mug,1\nDate,Item,Qty,Price\n"
+                                            "2024-03-03,Tea,1,2.50\n")
+
+    with pytest.raises(InputRefused, match=r"^\S+: missing column\(s\) price"):
+        detect_layout(path, "utf-8", {})
