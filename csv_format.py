@@ -113,10 +113,11 @@ def detect_layout(path: Path, encoding: str, column_map: dict[str, str]) -> File
     """Find the delimiter and the columns from the header line; refuse the file with a clear reason.
 
     A UTF-16 or UTF-32 byte-order mark chooses its encoding whatever ``encoding`` says (no UTF-8 or 8-bit file
-    begins with one); Excel's ``sep=X`` first line chooses the delimiter.
+    begins with one), and so does UTF-8 (``_utf8_whatever_named``); Excel's ``sep=X`` first line chooses the
+    delimiter.
     """
     head = _read_head(path)
-    codec = _wide_codec(head) or decoding_name(encoding)
+    codec = _wide_codec(head) or _utf8_whatever_named(head, decoding_name(encoding))
     wide = codec.startswith(WIDE_CODECS)
     if not wide and _looks_binary(head):
         raise InputRefused(f"{path}: not a text CSV file (binary content){_utf16_hint(head)}")
@@ -167,6 +168,20 @@ def _layout_below_titles(path: Path, lines: list[str], codec: str, delimiters: t
 def _texts(line: str, delimiter: str) -> int:
     """The non-blank fields of a line (a line of nothing but delimiters and spaces is no record for ``records``)."""
     return sum(1 for value in next(csv.reader([line], delimiter=delimiter), []) if value.strip())
+
+
+def _utf8_whatever_named(head: bytes, codec: str) -> str:
+    """UTF-8 for a file whose head says so, whatever other codec was named (``--encoding cp1252``, or a
+    CSV_ENCODING set for the other exports of an inbox): a UTF-8 byte-order mark, or text beyond ASCII that decodes
+    as UTF-8, which 8-bit text next to never does ('é' is 'Ã©' in cp1252). Read with the named codec, such a file
+    loaded 'CafÃ©' without a word, or was refused for a header 'ï»¿sale_date'."""
+    if codec == "utf-8-sig" or codec.startswith(WIDE_CODECS) or head.isascii():
+        return codec
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(head, final=False)  # the head may cut a character
+    except UnicodeDecodeError:
+        return codec
+    return "utf-8-sig"
 
 
 def _wide_codec(head: bytes) -> str | None:

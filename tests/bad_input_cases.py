@@ -440,6 +440,14 @@ QUOTING_AND_LOCALES = [
          # 1*12.00 + 2*6.80 + 3*12.00 = 12.00 + 13.60 + 36.00 = 61.60
          revenue=Decimal("61.60"), date_range=(_d("2024-05-01"), _d("2024-05-03")),
          note="'01 May 2024' fits %d %b %Y and %d %B %Y alike, as the same date: no ambiguity"),
+    Case("utf8_product_name.csv", "loaded", extra_args=("--encoding", "cp1252"), rows_loaded=4,
+         # the cp1252 fixture's rows: 52.30
+         revenue=Decimal("52.30"), products=frozenset({"Green Tea 100g", CAFE, "Ceramic Mug"}),
+         note="UTF-8 text under --encoding cp1252 (a CSV_ENCODING for an inbox's other files) was loaded as "
+              "'CafÃ© CrÃ¨me 250g': UTF-8 bytes are read as UTF-8"),
+    Case("utf8_bom.csv", "loaded", extra_args=("--encoding", "latin-1"), rows_loaded=14, revenue=GOOD14_REVENUE,
+         products=GOOD14_PRODUCTS, date_range=GOOD14_DATES,
+         note="a UTF-8 byte-order mark under --encoding latin-1: refused for a header 'ï»¿sale_date' before"),
     _one_bad("invisible_name_edges.csv", "missing_product",
              note="'Ceramic Mug\u200b' and '\ufeffGreen Tea 100g' are trimmed to the known products; a name of "
                   "'\u200b\u2060' alone (line 8) is missing"),
