@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from api_helpers import PROJECT_DIR, TOKEN, api_client, api_environment, bearer, free_port, run_main, start_api
 
 import errors
+from autosight.web import uploads
 from autosight.web.config import load_web_config
 
 CSV_HEADER = b"sale_date,product_name,quantity,price\n"
@@ -433,3 +435,20 @@ def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(environ
         answer = client.get("/api/v1/summary/", headers={"Host": "evil.example"}, follow_redirects=False)
     assert (answer.status_code, answer.headers["content-type"]) == (404, "application/problem+json")
     assert "location" not in answer.headers
+
+
+def test_a_disk_full_while_staging_an_upload_is_507_and_leaves_no_part_behind(environ, tmp_path, monkeypatch):
+    """The disk filling up half-way through the staging copy left the partial .part file in UPLOAD_DIR/.incoming
+    for ever (and answered 500)."""
+    def half_then_full(source: Any, target: Any, length: int = 0) -> None:
+        target.write(source.read(10))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with api_client(environ) as client:
+        monkeypatch.setattr(uploads.shutil, "copyfileobj", half_then_full)
+        answer = upload(client, "full.csv", CSV_HEADER + b"2024-01-01,Mug,1,7.25\n")
+        monkeypatch.undo()
+        entries = ledger_entries(client)
+    assert (answer.status_code, answer.headers["content-type"]) == (507, "application/problem+json")
+    assert entries == 0
+    assert [path for path in (tmp_path / "uploads").rglob("*") if path.is_file()] == []

@@ -10,6 +10,7 @@ upload (or one that fails) puts back what the name held before, so that UPLOAD_D
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -79,7 +80,7 @@ def build_router() -> APIRouter:
                  responses={200: {"model": UploadOutcome, "description": "Unchanged: this content is already loaded"},
                             201: {"model": UploadOutcome,
                                   "description": "Loaded (or replaced the name's earlier file)"},
-                            **problem_responses(400, 401, 409, 413, 415, 422, 503)})
+                            **problem_responses(400, 401, 409, 413, 415, 422, 503, 507)})
     async def upload(request: Request) -> JSONResponse:
         state = request.app.state
         folder = upload_dir(state.settings, state.web.upload_dir)
@@ -149,10 +150,18 @@ def checked_name(filename: str | None) -> str:
 
 
 def _copy(upload: UploadFile, staged: Path) -> None:
+    """Write the upload to its staging file; on a failure (a full disk) no part of it stays behind."""
     descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as target:
-        upload.file.seek(0)
-        shutil.copyfileobj(upload.file, target, COPY_CHUNK)
+    try:
+        with os.fdopen(descriptor, "wb") as target:
+            upload.file.seek(0)
+            shutil.copyfileobj(upload.file, target, COPY_CHUNK)
+    except BaseException as error:
+        staged.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ApiProblem(507, "insufficient-storage", f"no room for the upload in UPLOAD_DIR: {error.strerror}",
+                             headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
+        raise
 
 
 def _ingest_locked(target: db.Target, settings: Settings, staged: Path, final: Path) -> FileOutcome:
