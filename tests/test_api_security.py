@@ -452,3 +452,18 @@ def test_a_disk_full_while_staging_an_upload_is_507_and_leaves_no_part_behind(en
     assert (answer.status_code, answer.headers["content-type"]) == (507, "application/problem+json")
     assert entries == 0
     assert [path for path in (tmp_path / "uploads").rglob("*") if path.is_file()] == []
+
+
+def test_a_page_of_rejected_rows_stays_small_however_long_their_raw_text(environ):
+    """A rejected row keeps 100,000 characters of raw text: a page of 1,000 was a 100-MB answer any reader could
+    ask for again and again. Pages of rejected rows hold 100 rows at most."""
+    long_rows = b"".join(b"2024-01-01," + b"X" * 120_000 + b",1,7.25\n" for _ in range(110))
+    with api_client({**environ, "UPLOAD_MAX_MB": "20"}) as client:
+        refused = upload(client, "long.csv", CSV_HEADER + long_rows)
+        file_id = client.get("/api/v1/files").json()["items"][0]["file_id"]
+        too_many = client.get(f"/api/v1/files/{file_id}/rejects", params={"limit": "1000"})
+        page = client.get(f"/api/v1/files/{file_id}/rejects", params={"limit": "100"})
+    assert refused.status_code == 422
+    assert too_many.status_code == 400
+    assert page.status_code == 200 and page.json()["total"] == 110 and len(page.json()["items"]) == 100
+    assert len(page.content) < 11_000_000

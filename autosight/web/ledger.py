@@ -90,6 +90,11 @@ class RunsPage(BaseModel):
     items: list[Run]
 
 
+# A rejected row keeps up to 100,000 characters of raw text: 1,000 of them were a 100-MB answer, built in memory,
+# that any reader could ask for again and again. 100 rows are 10 MB at most.
+MAX_REJECTS_PAGE = 100
+RejectsLimit = Annotated[int, Query(ge=1, le=MAX_REJECTS_PAGE, description="Page size (a raw text may be 100,000 "
+                                    "characters long)")]
 FileId = Annotated[int, Path(ge=1, le=2**63 - 1, description="file_id from GET /api/v1/files")]
 
 
@@ -106,7 +111,8 @@ def build_router(output_dir: FilePath) -> APIRouter:
 
     @router.get("/files/{file_id}/rejects", summary="A file's rejected rows: line number, reason, raw text",
                 responses=problem_responses(400, 401, 404))
-    def rejects(file_id: FileId, source: Source, limit: Limit = 100, offset: Offset = 0) -> RejectsPage:
+    def rejects(file_id: FileId, source: Source, limit: RejectsLimit = MAX_REJECTS_PAGE,
+                offset: Offset = 0) -> RejectsPage:
         with source.reading() as connection:
             entry = queries.one_file(connection, file_id)
             if entry is None:
