@@ -265,17 +265,19 @@ def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions,
     share = Decimal(counts.rejected) * 100 / counts.read
     message = (f"{path}: {counts.rejected} of {counts.read} rows rejected ({share:.1f} %), above the "
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
-               f"from it; reasons: {_reasons_text(counts.reasons)}{_summary_hint(counts)}")
+               f"from it; reasons: {_reasons_text(counts.reasons)}{_hints(counts, options.bounds.currency)}")
     refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
                                reasons=counts.reasons + Counter({Reason.FILE_REFUSED.value: counts.loaded}))
     raise RowsRefused(message, refused_counts, sha256)
 
 
-def _summary_hint(counts: RowCounts) -> str:
-    if not counts.reasons[Reason.SUMMARY_ROW.value]:
-        return ""
-    return (" (summary_row: a report's totals, section or footer lines, not sales; delete them from the export, "
-            "or pass --reject-threshold)")
+def _hints(counts: RowCounts, currency: str) -> str:
+    """What to do about the reasons a user may not read at once as a setting or an export's lines."""
+    hints = {Reason.SUMMARY_ROW: "summary_row: a report's totals, section or footer lines, not sales; delete them "
+                                 "from the export, or pass --reject-threshold",
+             Reason.WRONG_CURRENCY: f"wrong_currency: amounts or a currency column in another currency than "
+                                    f"CURRENCY={currency}; set CURRENCY if the file is in one other currency"}
+    return "".join(f" ({text})" for reason, text in hints.items() if counts.reasons[reason.value])
 
 
 def _reasons_text(reasons: Counter[str]) -> str:

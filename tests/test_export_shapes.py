@@ -230,7 +230,8 @@ def test_rows_in_another_currency_than_the_file_column_says_are_rejected(connect
 def test_the_currency_column_must_name_the_configured_currency(connection):
     eur = ingestion.LoadOptions(bounds=Bounds(currency="EUR"))
 
-    with pytest.raises(ingestion.RowsRefused, match="wrong_currency 5"):
+    with pytest.raises(ingestion.RowsRefused, match=r"wrong_currency 5 \(wrong_currency: amounts or a currency "
+                                                    r"column in another currency than CURRENCY=EUR; set CURRENCY"):
         ingestion.ingest_file(connection, EXPORTS / "shopify_orders.csv", eur)
 
 
