@@ -326,10 +326,13 @@ def test_head_is_get_without_the_body(environ):
     paths = ["/healthz", "/api/v1/summary", "/api/v1/files", "/", "/static/dashboard.js"]
     with api_client(environ) as client:
         pairs = {path: (client.head(path), client.get(path)) for path in paths}
+        puts = [client.put(path) for path in ("/api/v1/files", "/api/v1/summary")]
     for path, (head, got) in pairs.items():
         assert (head.status_code, got.status_code, head.content) == (200, 200, b""), path
         assert head.headers["content-type"] == got.headers["content-type"], path
         assert head.headers["content-length"] == got.headers["content-length"], path
+    assert [(answer.status_code, answer.headers["allow"]) for answer in puts] == [
+        (405, "GET, HEAD, POST"), (405, "GET, HEAD")]
 
 
 def test_a_refused_cors_preflight_is_a_problem(environ):
