@@ -17,7 +17,9 @@ from Python's).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -58,6 +60,9 @@ from errors import InputMissing, InputRefused
 from logger_config import get_logger
 
 log = get_logger(__name__)
+
+# Characters of the first rejected row quoted in a refusal's message.
+MAX_QUOTED_CHARS = 120
 
 # What the validating path writes for COPY: the canonical columns plus the line total (empty: none given).
 VALIDATED_COLUMNS = (*CANONICAL_COLUMNS, "line_total")
@@ -204,7 +209,7 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, source_path: s
     file_id = file_ledger.insert_ledger_row(cursor, source_path, scan.sha256, scan.size_bytes, started_at)
     counts, load_options = _load_rows(cursor, path, layout, scan, file_id, options, rejects)
     check_unchanged(path, scan)
-    _refuse_above_threshold(path, counts, options, scan.sha256)
+    _refuse_above_threshold(path, counts, options, scan.sha256, rejects)
     file_ledger.store_rejects(cursor, rejects)
     file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, previous_id, scan.identity)
     if previous_id is not None:
@@ -254,7 +259,8 @@ def _fast_path_applies(layout: FileLayout, scan: FileScan, options: LoadOptions)
     return options.allow_fast_path and layout.is_canonical and iso_dates and scan.data_lines > 0
 
 
-def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions, sha256: str) -> None:
+def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions, sha256: str,
+                            rejects: IO[str]) -> None:
     """Raise ``RowsRefused`` for a file whose share of rejected rows passes the threshold.
 
     Rows read = loaded + rejected holds for a refused file too: its valid rows count as rejected with it
@@ -265,10 +271,23 @@ def _refuse_above_threshold(path: Path, counts: RowCounts, options: LoadOptions,
     share = Decimal(counts.rejected) * 100 / counts.read
     message = (f"{path}: {counts.rejected} of {counts.read} rows rejected ({share:.1f} %), above the "
                f"{options.reject_threshold_pct} % threshold (REJECT_THRESHOLD_PCT); file refused, nothing stored "
-               f"from it; reasons: {_reasons_text(counts.reasons)}{_hints(counts, options.bounds.currency)}")
+               f"from it; reasons: {_reasons_text(counts.reasons)}{_hints(counts, options.bounds.currency)}"
+               f"{_first_reject(rejects)}")
     refused_counts = RowCounts(read=counts.read, loaded=0, rejected=counts.read,
                                reasons=counts.reasons + Counter({Reason.FILE_REFUSED.value: counts.loaded}))
     raise RowsRefused(message, refused_counts, sha256)
+
+
+def _first_reject(rejects: IO[str]) -> str:
+    """The first rejected row, so that the one line on stderr shows what the values look like (Excel serial
+    numbers for dates, amounts in another currency) without opening rejects.csv."""
+    rejects.seek(0)
+    first = next(csv.reader(rejects), None)
+    rejects.seek(0, io.SEEK_END)
+    if first is None:
+        return ""
+    line, reason, raw_text = first
+    return f"; first: line {line} ({reason}): {raw_text[:MAX_QUOTED_CHARS]!r}"
 
 
 def _hints(counts: RowCounts, currency: str) -> str:

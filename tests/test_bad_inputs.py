@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bad_input_cases import CASES, Case
+from bad_input_cases import CASES, FIXTURE_DIR, Case
 
 import ingestion
 from errors import INPUT_REFUSED, NO_INPUT, InputRefused
@@ -283,3 +283,12 @@ def test_a_nul_in_the_header_is_loaded_and_the_ledger_shows_it(seeded, tmp_path,
     assert loaded_revenue(seeded) == EXISTING_REVENUE + Decimal("2.50")
     options = query(seeded, "SELECT load_options::text FROM loaded_files WHERE source_path = %s", (str(path),))
     assert "\\\\x00" in options[0][0]
+
+
+def test_a_refusal_for_rejected_rows_quotes_the_first_one(seeded):
+    """The one line on stderr says what the rejected values look like (Excel serial numbers for dates, another
+    currency), not only how many there are."""
+    with pytest.raises(InputRefused) as refusal:
+        ingestion.ingest_file(seeded, FIXTURE_DIR / "above_threshold.csv", ingestion.LoadOptions())
+
+    assert str(refusal.value).endswith("; first: line 6 (bad_quantity): '2024-03-03,Paper Filters 100,four,3.25'")
