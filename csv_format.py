@@ -17,6 +17,7 @@ import itertools
 import os
 import re
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,11 @@ CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
 # Title lines a report export may put above its header (QuickBooks: report name, company, period).
+SETTLED_SECONDS = 2
+"""A file modified less than this before it is read may be rewritten within the same tick of its filesystem's
+clock (ext4 on older kernels: a few ms; FAT: 2 s), keeping size and modification time: its identity is not
+trusted to skip it on the next run (Git's "racily clean" files). Written by the export at 01:00, read at 02:00,
+it is settled."""
 MAX_TITLE_LINES = 10
 MAX_TITLE_TEXTS = 2  # a title line holds a text or two ('Report:', 'Sales by item'); a record holds more
 # Lines below the header that show whether a line total and a unit price beside it agree.
@@ -85,6 +91,7 @@ class FileScan:
     size_bytes: int
     data_lines: int  # physical lines after the header line (blank ones included)
     identity: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime in ns) when the scan began
+    settled: bool = False  # modified at least SETTLED_SECONDS before the scan began (autosight/file_identity.py)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -429,6 +436,7 @@ def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], object] 
     newlines = 0
     last_byte = b""
     with open_regular(path, "the input") as raw:
+        scan_began = time.time_ns()
         identity = _identity(os.fstat(raw.fileno()))
         stream = _Bounded(raw, identity[1], path)
         while chunk := stream.read(CHUNK_BYTES):
@@ -441,7 +449,8 @@ def scan_file(path: Path, layout: FileLayout, on_bytes: Callable[[int], object] 
                 on_bytes(len(chunk))
     _check_decodes(decoder, b"", path, layout.encoding, newlines, final=True)
     physical_lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
-    return FileScan(digest.hexdigest(), identity[1], max(physical_lines - 1, 0), identity)
+    return FileScan(digest.hexdigest(), identity[1], max(physical_lines - 1, 0), identity,
+                    settled=scan_began - identity[2] >= SETTLED_SECONDS * 1_000_000_000)
 
 
 def _identity(status: os.stat_result) -> tuple[int, int, int]:

@@ -211,7 +211,8 @@ def _load_content(cursor: psycopg2.extensions.cursor, path: Path, source_path: s
     check_unchanged(path, scan)
     _refuse_above_threshold(path, counts, options, scan.sha256, rejects)
     file_ledger.store_rejects(cursor, rejects)
-    file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, previous_id, scan.identity)
+    file_ledger.finish_ledger_row(cursor, file_id, counts, load_options, previous_id,
+                                  file_identity.trusted_identity(scan))
     if previous_id is not None:
         log.info("path %s has new content: replacing the rows of load %d", source_path, previous_id)
     log.info("file %s: %s path, options %s", path, load_options["path"], json.dumps(load_options))

@@ -6,7 +6,9 @@ active load was hashed is taken as unchanged without opening it; when any of the
 hashed as before, and its content decides. (Only a rewrite that keeps the inode, the size and the
 nanosecond modification time, as a deliberate ``touch -d`` after an in-place edit of the same length,
 would go unseen.) The identity is recorded in the load's own transaction, as the scan saw it before
-reading the file, so that a file changed while read never matches.
+reading the file, so that a file changed while read never matches; and only when the file was modified
+``csv_format.SETTLED_SECONDS`` or more before it was read: a rewrite in the same tick of the filesystem's
+clock keeps the modification time, so a fresh file's identity proves nothing and it is hashed again next run.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from csv_format import FileScan
 def remember(cursor: psycopg2.extensions.cursor, source_path: str, scan: FileScan) -> None:
     """Record the identity the file had when ``scan`` began, on the path's active load of that very content
     (a content loaded before; a new load records it with its counts, ``file_ledger.finish_ledger_row``)."""
-    inode, size, mtime_ns = scan.identity
+    inode, mtime_ns = trusted_identity(scan)
     cursor.execute("UPDATE loaded_files SET inode = %s, mtime_ns = %s"
                    " WHERE source_path = %s AND sha256 = %s AND size_bytes = %s AND status = 'active'",
-                   (inode, mtime_ns, source_path, scan.sha256, size))
+                   (inode, mtime_ns, source_path, scan.sha256, scan.size_bytes))
+
+
+def trusted_identity(scan: FileScan) -> tuple[int | None, int | None]:
+    """The (inode, mtime in ns) to record for the file as ``scan`` saw it; none for a file too fresh to trust."""
+    inode, _, mtime_ns = scan.identity
+    return (inode, mtime_ns) if scan.settled else (None, None)
 
 
 def unchanged_files(connection: psycopg2.extensions.connection, paths: Sequence[Path]) -> dict[Path, FileOutcome]:

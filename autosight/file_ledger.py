@@ -102,11 +102,12 @@ def _visible_nul(value: object) -> object:
 
 def finish_ledger_row(cursor: psycopg2.extensions.cursor, file_id: int, counts: RowCounts,
                       load_options: dict[str, object], replaced_id: int | None,
-                      identity: tuple[int, int, int]) -> None:
-    """The load's counts and options, and the file's identity (inode, size, mtime in ns) when it was hashed,
-    which ``file_identity.unchanged_files`` compares. The finishing time is this process's clock, like
-    ``started_at``: Citus refuses a volatile function such as clock_timestamp() in a write to a reference table."""
-    inode, _, mtime_ns = identity
+                      identity: tuple[int | None, int | None]) -> None:
+    """The load's counts and options, and the file's identity (inode, mtime in ns) when it was hashed, which
+    ``file_identity.unchanged_files`` compares (none for a file too fresh: ``file_identity.trusted_identity``).
+    The finishing time is this process's clock, like ``started_at``: Citus refuses a volatile function such as
+    clock_timestamp() in a write to a reference table."""
+    inode, mtime_ns = identity
     cursor.execute(
         "UPDATE loaded_files SET rows_read = %s, rows_loaded = %s, rows_rejected = %s, load_options = %s,"
         " finished_at = %s, inode = %s, mtime_ns = %s WHERE file_id = %s",

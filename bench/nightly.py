@@ -38,7 +38,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +79,8 @@ def write_day(folder: Path, day_index: int, rows: int) -> Path:
         for _ in range(rows):
             name, price, _weight = rng.choice(PRODUCTS)
             writer.writerow([day.isoformat(), name, rng.choices(QUANTITIES, QUANTITY_WEIGHTS)[0], price])
+    exported = datetime.combine(day, datetime.min.time()).timestamp() + 23 * 3600  # at closing time, as a till would
+    os.utime(path, (exported, exported))  # (a file modified moments before it is read is hashed again next night)
     return path
 
 

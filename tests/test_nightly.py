@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,11 @@ def write_day(folder: Path, day: str, quantity: int, price: str = "2.50") -> Pat
     path = folder / f"sales_{day}.csv"
     path.write_text(f"{HEADER}{day},Tea,{quantity},{price}\n{day},Cake,1,4.00\n")
     return path
+
+
+def set_mtime(path: Path, seconds_from_now: float) -> None:
+    mtime_ns = time.time_ns() + int(seconds_from_now * 1e9)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
 
 
 def stored_revenue(database_url: str) -> Decimal:
@@ -41,8 +47,8 @@ def files_in_report(tmp_path: Path) -> dict[str, str]:
 def inbox(tmp_path: Path) -> Path:
     folder = tmp_path / "inbox"
     folder.mkdir()
-    write_day(folder, "2025-03-03", 2)
-    write_day(folder, "2025-03-04", 3)
+    for path in (write_day(folder, "2025-03-03", 2), write_day(folder, "2025-03-04", 3)):
+        set_mtime(path, -3600)  # exported an hour before the nightly run
     return folder
 
 
@@ -85,6 +91,28 @@ def test_a_touched_file_is_hashed_again_and_found_unchanged_then_skipped(run_mai
     assert run_main("--inbox", str(inbox), "--output-dir", "out").returncode == 0
     assert files_read == []  # its new identity was recorded
     assert stored_revenue(database_url) == Decimal("2") * Decimal("2.50") + Decimal("3") * Decimal("2.50") + 2 * 4
+
+
+def test_a_fresh_file_rewritten_keeping_size_and_mtime_is_reloaded(run_main, tmp_path, database_url, files_read):
+    # A rewrite in the same tick of a coarse filesystem clock keeps the modification time: a file modified
+    # moments before (here: with a clock ahead of ours) is hashed again next run, not taken as unchanged.
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    path = write_day(folder, "2025-03-03", 2)
+    set_mtime(path, 60)
+    assert run_main("--inbox", str(folder), "--output-dir", "out").returncode == 0
+    before = path.stat()
+    write_day(folder, "2025-03-03", 7)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_ino, path.stat().st_size, path.stat().st_mtime_ns) == (
+        before.st_ino, before.st_size, before.st_mtime_ns)
+    files_read.clear()
+
+    assert run_main("--inbox", str(folder), "--output-dir", "out").returncode == 0
+
+    assert files_read == ["sales_2025-03-03.csv"]
+    assert files_in_report(tmp_path) == {"sales_2025-03-03.csv": "replaced"}
+    assert stored_revenue(database_url) == Decimal("7") * Decimal("2.50") + 4
 
 
 def test_a_file_rewritten_with_the_same_size_is_reloaded(run_main, inbox, database_url, tmp_path):
