@@ -31,7 +31,8 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 RUN_LOCK_KEY = 0x4155_544F_5349  # "AUTOSI"
 CONNECT_TIMEOUT_SECONDS = 5
 LOCK_POLL_SECONDS = 0.2
-LOCK_HELD = "another AutoSight run holds the lock on this database: try again later, or pass --wait SECONDS"
+LOCK_HELD_START = "another AutoSight run"  # how both lock-held messages begin (the scheduler tells 'busy' by it)
+LOCK_HELD = f"{LOCK_HELD_START} holds the lock on this database: try again later, or pass --wait SECONDS"
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def _acquire(connection: psycopg2.extensions.connection, wait_seconds: float) ->
     log.info("another run holds the lock: waiting for it up to %g s", wait_seconds)
     while not _try_lock(connection):
         if time.monotonic() >= deadline:
-            raise LockHeld(f"another AutoSight run still held the lock after {wait_seconds:g} s of waiting: "
+            raise LockHeld(f"{LOCK_HELD_START} still held the lock after {wait_seconds:g} s of waiting: "
                            "try again later, or wait longer with --wait SECONDS")
         time.sleep(LOCK_POLL_SECONDS)
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 from api_helpers import TOKEN, api_client, bearer, run_main
 from processes import single_line
@@ -273,6 +274,38 @@ def test_the_inbox_schedule_runs_main_py_and_records_the_outcome(shop, monkeypat
     assert runs["items"][0]["kind"] == "inbox" and runs["items"][0]["rows_loaded"] == 21
     # recorded once, by the scheduler: its child main.py adds no 'batch' record (the one listed is the shop's load)
     assert [item["kind"] for item in runs["items"]] == ["inbox", "batch"]
+
+
+def scheduled_run_with(shop, monkeypatch, **settings: str):
+    """One tick of the schedule over an empty inbox, its child main.py run with ``settings`` on top of the shop's;
+    the scheduler itself records on the shop's database."""
+    from autosight.web.scheduler import InboxScheduler
+
+    inbox = shop["tmp"] / "empty-inbox"
+    inbox.mkdir(exist_ok=True)
+    for key, value in {**shop["environ"], "OUTPUT_DIR": str(shop["tmp"] / "scheduled"), **settings}.items():
+        monkeypatch.setenv(key, value)
+    return InboxScheduler(db.target_from_settings(load_settings(shop["environ"])), inbox, 60).run_once()
+
+
+def test_a_scheduled_run_that_finds_the_lock_held_is_busy(shop, monkeypatch):
+    holder = psycopg2.connect(shop["url"])
+    try:
+        holder.cursor().execute("SELECT pg_advisory_lock(%s)", (db.RUN_LOCK_KEY,))
+        run = scheduled_run_with(shop, monkeypatch)
+    finally:
+        holder.close()
+
+    assert (run.outcome, run.exit_code) == ("busy", errors.TRY_AGAIN)
+
+
+def test_a_scheduled_run_whose_database_is_unreachable_failed_rather_than_busy(shop, monkeypatch):
+    # Exit 75 ends both; only a held lock is 'busy', which a monitor may ignore until the next tick.
+    run = scheduled_run_with(shop, monkeypatch, DATABASE_URL="postgresql://postgres@127.0.0.1:9/nowhere",
+                             CONNECT_RETRIES="1", CONNECT_RETRY_DELAY="0")
+
+    assert (run.outcome, run.exit_code) == ("failed", errors.TRY_AGAIN)
+    assert "127.0.0.1" in run.message
 
 
 def test_openapi_documents_every_endpoint(shop):

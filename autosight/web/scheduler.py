@@ -9,6 +9,7 @@ shown by /healthz.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +27,8 @@ log = get_logger(__name__)
 
 MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
 STOP_PATIENCE_SECONDS = 30
-OUTCOMES = {errors.OK: "ok", errors.INPUT_REFUSED: "refused", errors.TRY_AGAIN: "busy"}
+OUTCOMES = {errors.OK: "ok", errors.INPUT_REFUSED: "refused"}
+BUSY_LINE_START = f"autosight: error: {db.LOCK_HELD_START}"
 
 
 class InboxScheduler:
@@ -77,7 +79,7 @@ class InboxScheduler:
         except Exception:
             log.warning("could not count the inbox run's files", exc_info=True)
         run = RunRecord(kind="inbox", started_at=started, finished_at=finished,
-                        outcome=OUTCOMES.get(code, "failed"), exit_code=code, files=files, rows_loaded=loaded,
+                        outcome=outcome_of(code, message), exit_code=code, files=files, rows_loaded=loaded,
                         rows_rejected=rejected, message=message)
         log.info("scheduled inbox run: exit %d (%s) %s", code, run.outcome, message)
         record_run(self.target, run)
@@ -93,8 +95,19 @@ class InboxScheduler:
                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.PIPE, text=True, env=scheduler_environment())
             _, stderr = self._child.communicate()
-            return self._child.returncode, " ".join(stderr.split())[:1000]
+            code, line = self._child.returncode, " ".join(stderr.split())[:1000]
+            if code < 0 and not line:  # killed before its handlers were installed (a stop at its start)
+                line = f"stopped by {signal.Signals(-code).name}"
+            return code, line
         except OSError as error:
             return errors.SOFTWARE, f"could not start main.py: {error}"
         finally:
             self._child = None
+
+
+def outcome_of(code: int, message: str) -> str:
+    """A scheduled run's outcome from its child's exit code and stderr line: 'busy' only when another run held
+    the lock (exit 75 also ends a run whose database was unreachable, or one stopped by SIGTERM: 'failed')."""
+    if code == errors.TRY_AGAIN and message.startswith(BUSY_LINE_START):
+        return "busy"
+    return OUTCOMES.get(code, "failed")
