@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -192,20 +192,20 @@ def parse_column_map(text: str, source: str = "--map") -> dict[str, str]:
 
 
 def _date_format(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            check_date_format(value)
-        except ValueError as error:
-            raise ConfigError(f"DATE_FORMAT: {error}") from None
-    return value
+    return None if value is None else _checked("DATE_FORMAT", value, check_date_format, ValueError)
 
 
 def _encoding(value: str) -> str:
     """CSV_ENCODING, checked before any file is read (a wrong one would stop the run at its first file)."""
+    return _checked("CSV_ENCODING", value, decoding_name, UsageError)
+
+
+def _checked(name: str, value: str, check: Callable[[str], object], failure: type[Exception]) -> str:
+    """``value`` of the setting ``name`` once ``check`` accepts it; its ``failure`` is the setting's ConfigError."""
     try:
-        decoding_name(value)
-    except UsageError as error:
-        raise ConfigError(f"CSV_ENCODING: {error}") from None
+        check(value)
+    except failure as error:
+        raise ConfigError(f"{name}: {error}") from None
     return value
 
 

@@ -316,15 +316,20 @@ def test_one_huge_order_neither_shrinks_nor_blows_up_the_interval(days_before_en
     assert forecast.upper <= 2 * max(ordinary)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_each_day_ahead_gets_an_interval_of_its_own_weekday_size(seed: int) -> None:
-    # A strongly weekly shop (Saturday 6 times the level, Sunday a tenth), noise of +-50 %: each day's 80 % interval
-    # must hold at least half of its weekday's last 8 days and reach no higher than twice their highest. With one
-    # level for every day, Saturday's held 0 to 3 of 8 and Sunday's reached 5 to 13 times the highest Sunday.
+def weekly_shop(seed: int, days_count: int) -> tuple[list[date], list[Decimal]]:
+    """A strongly weekly shop (Saturday 6 times the level, Sunday a tenth), noise of +-50 %."""
     rng = random.Random(seed)
     multiple = [0.2, 0.3, 0.5, 1, 2, 6, 0.1]
-    days = calendar(200)
-    revenues = [Decimal(str(round(100 * multiple[day.weekday()] * rng.uniform(0.5, 1.5), 2))) for day in days]
+    days = calendar(days_count)
+    return days, [Decimal(str(round(100 * multiple[day.weekday()] * rng.uniform(0.5, 1.5), 2))) for day in days]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_day_ahead_gets_an_interval_of_its_own_weekday_size(seed: int) -> None:
+    # Each day's 80 % interval must hold at least half of its weekday's last 8 days and reach no higher than twice
+    # their highest. With one level for every day, Saturday's held 0 to 3 of 8 and Sunday's reached 5 to 13 times
+    # the highest Sunday.
+    days, revenues = weekly_shop(seed, 200)
     forecast = forecast_next_day(days, revenues, window=5)
     for ahead in forecast.week:
         same = [revenue for day, revenue in zip(days, revenues, strict=True) if day.weekday() == ahead.day.weekday()]
@@ -338,10 +343,7 @@ def test_each_models_interval_is_sized_to_the_day_it_forecasts(seed: int) -> Non
     # The shop above, to Saturday 2024-07-20: the next day is a quiet Sunday. The weekday models forecast it near
     # the Sundays, and their intervals (from their own errors on every weekday) must be Sunday-sized too: at most
     # twice the highest of the last 8 Sundays, where one level for all days gave 4 to 10 times.
-    rng = random.Random(seed)
-    multiple = [0.2, 0.3, 0.5, 1, 2, 6, 0.1]
-    days = calendar(202)
-    revenues = [Decimal(str(round(100 * multiple[day.weekday()] * rng.uniform(0.5, 1.5), 2))) for day in days]
+    days, revenues = weekly_shop(seed, 202)
     forecast = forecast_next_day(days, revenues, window=5)
     sundays = [revenue for day, revenue in zip(days, revenues, strict=True) if day.weekday() == 6][-8:]
     assert forecast.day == date(2024, 7, 21)
