@@ -118,9 +118,8 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
     if explicit:
         return explicit
     formats = (ISO_FORMAT, *CANDIDATE_FORMATS)
-    readers = {value: {fmt for fmt in _plausible_formats(value, formats)
-                       if (fmt in _NAMED_FORMATS) == _has_letter(value) and parse_date(value, fmt) is not None}
-               for value in {value.strip() for value in values if value.strip()}}
+    distinct = {value.strip() for value in values if value.strip()}
+    readers = {value: _formats_reading(value, formats) for value in distinct}
     scores = {fmt: sum(fmt in fits for fits in readers.values()) for fmt in formats}
     best = max(scores.values(), default=0)
     if best == 0 or scores[ISO_FORMAT] == best:
@@ -134,6 +133,14 @@ def choose_date_format(values: Iterable[str], explicit: str | None = None) -> st
         )
     _refuse_other_day_month_order(winners[0], readers)
     return winners[0]
+
+
+def _formats_reading(value: str, formats: tuple[str, ...]) -> set[str]:
+    """The formats that read ``value``, each tried only where it can: with a month or weekday name when the value
+    has a letter, without one otherwise."""
+    named = _has_letter(value)
+    return {fmt for fmt in _plausible_formats(value, formats)
+            if (fmt in _NAMED_FORMATS) == named and parse_date(value, fmt) is not None}
 
 
 def _has_letter(value: str) -> bool:
