@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import csv_values
 from autosight.bounds import Bounds
-from csv_format import FileLayout, normalize_name
+from csv_format import DELIMITERS, FileLayout, normalize_name
 
 DATE_CACHE_SIZE = 100_000  # parsed date texts kept (a file of timestamps has millions of distinct ones)
 # Longest date, quantity or amount text read: longer ones are not values (and Python refuses int() of
@@ -116,7 +116,7 @@ class RowParser:
 
     def parse(self, row: list[str]) -> SaleRow | Reason:
         if len(row) != len(self._header):
-            return Reason.SUMMARY_ROW if _is_short_note(row) else Reason.WRONG_FIELD_COUNT
+            return Reason.SUMMARY_ROW if _is_short_note(row, len(self._header)) else Reason.WRONG_FIELD_COUNT
         if self._currency_column is not None:
             self._note_currency(row[self._currency_column])
         parsed = self._parse_values(row)
@@ -225,12 +225,13 @@ def _is_summary(row: list[str], date_text: str) -> bool:
     return date_text.strip() in ("", texts[0]) and _TOTAL_TEXT.fullmatch(texts[0]) is not None
 
 
-def _is_short_note(row: list[str]) -> bool:
+def _is_short_note(row: list[str], width: int) -> bool:
     """A row of fewer or more fields than the header that is a report's footer, not a cut or broken sale: one
-    text, of words ('3 record(s) downloaded, from ...', 'Seller ID : shop'), or a totals line."""
+    text, of words ('3 record(s) downloaded, from ...', 'Seller ID : shop'), or a totals line. One text that
+    another delimiter splits into the header's width is a sale written with that delimiter."""
     texts = [value.strip() for value in row if value.strip()]
     if len(texts) == 1 and " " in texts[0] and any(char.isalpha() for char in texts[0]):
-        return True
+        return not any(texts[0].count(delimiter) == width - 1 for delimiter in DELIMITERS)
     return bool(texts) and _TOTAL_TEXT.fullmatch(texts[0]) is not None
 
 

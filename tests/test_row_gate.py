@@ -235,6 +235,8 @@ def test_a_blank_currency_is_the_line_aboves():
     (["2024-03-07", "Espresso Be"], Reason.WRONG_FIELD_COUNT),  # a sale cut off
     (["2024-03-0"], Reason.WRONG_FIELD_COUNT),
     (["2024-03-04", "Beans", " Decaf 250g", "1", "9.50", ""], Reason.WRONG_FIELD_COUNT),
+    (["2024-03-04;Coffee Mug;1;9.50;"], Reason.WRONG_FIELD_COUNT),  # a sale, in another delimiter
+    (["2024-03-04|Coffee Mug|1|9.50|gift wrap"], Reason.WRONG_FIELD_COUNT),
 ])
 def test_a_footer_of_another_width_is_a_summary_row_a_cut_sale_is_not(fields, reason):
     assert parse(*fields) == reason
