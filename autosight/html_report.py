@@ -134,7 +134,8 @@ def _scale(low: float, high: float, out_low: float, out_high: float) -> Any:
 
 
 def _revenue_chart(days: list[dict[str, Any]], prediction: dict[str, Any]) -> str:
-    """Line of daily revenue (closed days as grey ticks), the forecast point with its interval."""
+    """Line of daily revenue over the trading days (closed days as grey ticks, which the line crosses without a dip
+    to 0, as revenue.png and the dashboard draw them), the forecast point with its interval."""
     if not days:
         return '<p class="muted">No days in the period.</p>'
     points = [day["revenue"] for day in days]
@@ -148,7 +149,8 @@ def _revenue_chart(days: list[dict[str, Any]], prediction: dict[str, Any]) -> st
     closed = [i for i, day in enumerate(days) if day.get("trend") == "Closed" or day.get("closed")]
     parts += [f'<rect x="{x(i) - 1:.1f}" y="{PAD_TOP}" width="2" height="{CHART_HEIGHT - PAD_TOP - PAD_BOTTOM}" '
               f'fill="{CLOSED}"><title>{escape(days[i]["date"])} closed</title></rect>' for i in closed]
-    path = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, value in enumerate(points))
+    closed_days = set(closed)
+    path = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, value in enumerate(points) if i not in closed_days)
     parts.append(f'<polyline fill="none" stroke="{ACCENT}" stroke-width="1.6" points="{path}"/>')
     last = len(days)
     if prediction.get("lower") is not None and prediction.get("upper") is not None:

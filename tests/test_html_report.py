@@ -70,6 +70,21 @@ def test_report_html_renders_with_the_network_disabled(database_url, tmp_path):
     assert title.startswith("AutoSight sales report 2024-01-01")
 
 
+def test_the_revenue_line_crosses_closed_days_without_a_dip_to_zero():
+    # The fixture's shop is closed on Mondays (revenue 0): the line joins the trading days only, one point each.
+    report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
+    days = report["trend_analysis"]["days"]
+    trading = [day["revenue"] for day in days if day["trend"] != "Closed"]
+    assert len(trading) < len(days) and min(trading) > 0
+
+    html = render_report_html(report)
+
+    points = re.search(r'<polyline [^>]*points="([^"]+)"', html).group(1).split()
+    zero = float(re.search(r'y1="([\d.]+)"[^>]*/><text [^>]*>0</text>', html).group(1))  # the axis line at 0
+    assert len(points) == len(trading)
+    assert all(float(point.split(",")[1]) < zero for point in points)
+
+
 def test_a_forecast_without_a_trading_day_ahead_says_so():
     report = json.loads((Path(__file__).parent / "data" / "report_html_fixture.json").read_text())
     day = report["prediction"]["date"]
