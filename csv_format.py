@@ -46,12 +46,12 @@ CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
 # feed, ...), which would make the header found here other than the one the rows are read under.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)
-# Title lines a report export may put above its header (QuickBooks: report name, company, period).
 SETTLED_SECONDS = 2
 """A file modified less than this before it is read may be rewritten within the same tick of its filesystem's
 clock (ext4 on older kernels: a few ms; FAT: 2 s), keeping size and modification time: its identity is not
 trusted to skip it on the next run (Git's "racily clean" files). Written by the export at 01:00, read at 02:00,
 it is settled."""
+# Title lines a report export may put above its header (QuickBooks: report name, company, period).
 MAX_TITLE_LINES = 10
 MAX_TITLE_TEXTS = 2  # a title line holds a text or two ('Report:', 'Sales by item'); a record holds more
 # Lines below the header that show whether a line total and a unit price beside it agree.
